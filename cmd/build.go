@@ -1,0 +1,55 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"agentplane/config"
+	"agentplane/keys"
+	"agentplane/store"
+)
+
+// openStore connects to DATABASE_URL and turns the usual failures into one
+// line that says what to do.
+func openStore(ctx context.Context, s config.Settings) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{
+		URL:           s.DatabaseURL,
+		PoolSize:      s.DatabasePoolSize,
+		MaxOverflow:   s.DatabaseMaxOverflow,
+		Recycle:       s.DatabasePoolRecycle,
+		HealthTimeout: s.DatabaseHealthTimeout,
+	})
+	switch {
+	case errors.Is(err, store.ErrBadURL):
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	case errors.Is(err, store.ErrUnreachable):
+		return nil, fmt.Errorf("%w; check DATABASE_URL and that the database server is running", err)
+	case err != nil:
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
+// keyStorage is the keyset storage AUTH_KEY_STORAGE_BACKEND names.
+func keyStorage(s config.Settings) (keys.Storage, error) {
+	if s.AuthKeyStorageBackend == "secret-manager" {
+		return keys.NewVaultStorage(keys.VaultConfig{
+			Addr: s.VaultAddr, Token: s.VaultToken.Reveal(), SecretName: s.AuthKeySecretName,
+			Client: &http.Client{Timeout: 5 * time.Second},
+		})
+	}
+	return keys.FileStorage{Path: s.AuthKeyStoragePath}, nil
+}
+
+// builtinCatalogMaxTTL is the largest max_ttl_minutes of the built-in
+// service-account catalog (spec: auth-and-keys.md §13.1).
+const builtinCatalogMaxTTL = 43200 * time.Minute
+
+// rotationGrace is how long a retired key stays valid: the longest lifetime
+// a token signed by it can have (auth-and-keys.md §18.1 note 2).
+func rotationGrace(s config.Settings) time.Duration {
+	return max(s.AuthRefreshTokenTTL, s.AccessTokenTTL, builtinCatalogMaxTTL)
+}

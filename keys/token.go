@@ -1,0 +1,352 @@
+package keys
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultLeeway is the clock-skew allowance on exp, nbf and iat (spec: auth-and-keys.md §18.1 note 8).
+const DefaultLeeway = 30 * time.Second
+
+// maxTokenSize bounds the work spent on one bearer string; real tokens are under 1 KiB.
+const maxTokenSize = 16 << 10
+
+// VerifyOptions are the caller's checks on top of the signature (spec: auth-and-keys.md §3.6,
+// §18.1 note 8).
+type VerifyOptions struct {
+	Issuer       string        // required: the iss claim must equal it (APP_NAME)
+	Audience     []string      // when set, the aud claim must contain one of these
+	AllowExpired bool          // skip the exp check (exp must still be present)
+	Leeway       time.Duration // 0 = DefaultLeeway; negative = none
+}
+
+// Claims are the verified claims. The standard ones are decoded; Raw is the payload JSON
+// (spec: auth-and-keys.md §3.2–§3.4); Map decodes all of it.
+type Claims struct {
+	Subject       string      `json:"sub"`
+	TenantID      string      `json:"tenant_id"`
+	Roles         []string    `json:"roles"`
+	Scope         string      `json:"scope"`
+	TokenUse      string      `json:"token_use"`
+	Issuer        string      `json:"iss"`
+	Audience      Audience    `json:"aud"`
+	JTI           string      `json:"jti"`
+	EmailVerified bool        `json:"email_verified"`
+	SessionID     string      `json:"sid"`
+	Account       string      `json:"account"`
+	Fingerprint   string      `json:"fingerprint"`
+	IssuedAt      NumericDate `json:"iat"`
+	NotBefore     NumericDate `json:"nbf"`
+	ExpiresAt     NumericDate `json:"exp"`
+
+	KID string          `json:"-"` // the header's kid: the key that verified the token
+	Raw json.RawMessage `json:"-"`
+}
+
+// Map decodes every claim of the payload.
+func (c Claims) Map() (map[string]any, error) {
+	var m map[string]any
+	err := json.Unmarshal(c.Raw, &m)
+	return m, err
+}
+
+// Audience is the aud claim, a string or an array of strings on the wire.
+type Audience []string
+
+// UnmarshalJSON accepts a string or an array of strings.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(a))
+}
+
+// NumericDate is a JWT time claim: integer Unix seconds on the wire; the zero value is "absent".
+type NumericDate struct{ time.Time }
+
+// NewNumericDate truncates t to whole seconds, as the reference issues time claims.
+func NewNumericDate(t time.Time) NumericDate { return NumericDate{time.Unix(t.Unix(), 0).UTC()} }
+
+// MarshalJSON writes integer seconds.
+func (n NumericDate) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, n.Unix(), 10), nil
+}
+
+// UnmarshalJSON reads a JSON number (a fraction is truncated); null leaves it absent.
+func (n *NumericDate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = NumericDate{}
+		return nil
+	}
+	sec, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(string(b), 64)
+		if ferr != nil || math.IsNaN(f) || math.Abs(f) > 1<<53 {
+			return fmt.Errorf("keys: time claim %s is not a number", b)
+		}
+		sec = int64(f)
+	}
+	*n = NumericDate{time.Unix(sec, 0).UTC()}
+	return nil
+}
+
+// Sign signs claims with the active key. The payload is the compact JSON of claims as given:
+// a struct keeps its field order (spec: auth-and-keys.md §3.1); json.RawMessage or []byte is
+// used as is (compacted). The header is {"alg":"EdDSA","kid":…,"typ":"JWT"}. Without an
+// active private key it fails with ErrNoActiveKey (spec: auth-and-keys.md §3.5).
+func (m *Manager) Sign(ctx context.Context, claims any) (token, kid string, err error) {
+	start := time.Now()
+	var payload []byte
+	s, err := m.Current(ctx)
+	if err == nil {
+		kid = s.signKID
+		token, payload, err = s.sign(kid, claims)
+	}
+	m.recordSign(start, payload, err)
+	if err != nil {
+		return "", "", err
+	}
+	return token, kid, nil
+}
+
+// SignWith signs claims with the key kid (active, next or retired), to rebuild a stored token
+// byte for byte (spec: auth-and-keys.md §8.5, §18.2 note 12). A kid without a private key
+// fails with ErrUnknownSigningKID.
+func (m *Manager) SignWith(ctx context.Context, kid string, claims any) (string, error) {
+	start := time.Now()
+	var token string
+	var payload []byte
+	s, err := m.Current(ctx)
+	if err == nil {
+		token, payload, err = s.sign(kid, claims)
+	}
+	m.recordSign(start, payload, err)
+	return token, err
+}
+
+func (s *Snapshot) sign(kid string, claims any) (string, []byte, error) {
+	signer := s.signers[kid]
+	switch {
+	case signer == nil && kid == s.signKID:
+		return "", nil, ErrNoActiveKey
+	case signer == nil:
+		return "", nil, fmt.Errorf("%w: %q", ErrUnknownSigningKID, kid)
+	}
+	payload, err := payloadOf(claims)
+	if err != nil {
+		return "", nil, err
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return "", payload, fmt.Errorf("keys: sign: %w", err)
+	}
+	token, err := obj.CompactSerialize()
+	if err != nil {
+		return "", payload, fmt.Errorf("keys: sign: %w", err)
+	}
+	return token, payload, nil
+}
+
+func payloadOf(claims any) ([]byte, error) {
+	var raw []byte
+	switch c := claims.(type) {
+	case json.RawMessage:
+		raw = c
+	case []byte:
+		raw = c
+	default:
+		b, err := json.Marshal(claims)
+		if err != nil {
+			return nil, fmt.Errorf("keys: encode claims: %w", err)
+		}
+		if len(b) == 0 || b[0] != '{' {
+			return nil, errors.New("keys: claims must encode to a JSON object")
+		}
+		return b, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, fmt.Errorf("keys: encode claims: %w", err)
+	}
+	if buf.Len() == 0 || buf.Bytes()[0] != '{' {
+		return nil, errors.New("keys: claims must encode to a JSON object")
+	}
+	return buf.Bytes(), nil
+}
+
+func (m *Manager) recordSign(start time.Time, payload []byte, err error) {
+	if m.rec == nil {
+		return
+	}
+	use := "unknown"
+	if payload != nil {
+		var c struct {
+			TokenUse string `json:"token_use"`
+		}
+		if json.Unmarshal(payload, &c) == nil {
+			use = tokenUseLabel(c.TokenUse)
+		}
+	}
+	m.rec.TokenSigned(resultLabel(err), use, time.Since(start))
+}
+
+// Verify checks a compact JWS token: alg exactly EdDSA, a kid naming the active, next or an
+// unexpired retired key, the Ed25519 signature, exp and iat present, exp/nbf/iat within the
+// leeway, iss equal to opt.Issuer, and the audience when opt.Audience is set (spec:
+// auth-and-keys.md §3.6 with §18.1 notes 3 and 8). Rejections wrap ErrInvalidToken and a reason.
+func (m *Manager) Verify(ctx context.Context, token string, opt VerifyOptions) (Claims, error) {
+	start := time.Now()
+	var c Claims
+	s, err := m.Current(ctx)
+	if err == nil {
+		c, err = s.verify(token, opt, m.now())
+	}
+	if m.rec != nil {
+		m.rec.TokenVerified(resultLabel(err), tokenUseLabel(c.TokenUse), time.Since(start))
+	}
+	if err != nil {
+		// Claims decoded from a token that then failed a check are not handed out.
+		return Claims{}, err
+	}
+	return c, nil
+}
+
+// jwsHeader is the protected header; crit and b64 are refused (no extension is supported).
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	KID  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+	B64  json.RawMessage `json:"b64"`
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+func (s *Snapshot) verify(token string, opt VerifyOptions, now time.Time) (Claims, error) {
+	if opt.Issuer == "" {
+		return Claims{}, errors.New("keys: VerifyOptions.Issuer is required")
+	}
+	if len(token) > maxTokenSize {
+		return Claims{}, errMalformed
+	}
+	dot1 := strings.IndexByte(token, '.')
+	dot2 := strings.LastIndexByte(token, '.')
+	if dot1 <= 0 || dot2 == dot1 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
+		return Claims{}, errMalformed
+	}
+	var h jwsHeader
+	if hdr, err := b64.DecodeString(token[:dot1]); err != nil || json.Unmarshal(hdr, &h) != nil {
+		return Claims{}, errMalformed
+	}
+	if h.Alg != "EdDSA" {
+		return Claims{}, errBadAlgorithm
+	}
+	if h.Crit != nil || h.B64 != nil {
+		return Claims{}, errMalformed
+	}
+	pub := s.verificationKey(h.KID, now)
+	if pub == nil {
+		return Claims{}, errUnknownKID
+	}
+	var sig [ed25519.SignatureSize]byte
+	if b64.DecodedLen(len(token)-dot2-1) != len(sig) {
+		return Claims{}, errBadSignature
+	}
+	if n, err := b64.Decode(sig[:], []byte(token[dot2+1:])); err != nil || n != len(sig) {
+		return Claims{}, errBadSignature
+	}
+	if !ed25519.Verify(pub, []byte(token[:dot2]), sig[:]) {
+		return Claims{}, errBadSignature
+	}
+	payload, err := b64.DecodeString(token[dot1+1 : dot2])
+	if err != nil {
+		return Claims{}, errMalformed
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return Claims{}, errMalformed
+	}
+	c.KID, c.Raw = h.KID, payload
+	return c, c.check(opt, now)
+}
+
+// verificationKey finds the kid among active, next and the unexpired retired keys.
+func (s *Snapshot) verificationKey(kid string, now time.Time) ed25519.PublicKey {
+	if kid == "" {
+		return nil
+	}
+	for i := range s.verifiers {
+		v := &s.verifiers[i]
+		if v.kid == kid {
+			if !v.notAfter.IsZero() && !now.Before(v.notAfter) {
+				return nil
+			}
+			return v.pub
+		}
+	}
+	return nil
+}
+
+func (c *Claims) check(opt VerifyOptions, now time.Time) error {
+	leeway := opt.Leeway
+	switch {
+	case leeway == 0:
+		leeway = DefaultLeeway
+	case leeway < 0:
+		leeway = 0
+	}
+	if c.ExpiresAt.IsZero() || c.IssuedAt.IsZero() {
+		return errMissingClaim
+	}
+	if !opt.AllowExpired && !now.Before(c.ExpiresAt.Add(leeway)) {
+		return errExpired
+	}
+	if c.IssuedAt.After(now.Add(leeway)) || (!c.NotBefore.IsZero() && c.NotBefore.After(now.Add(leeway))) {
+		return errNotYetValid
+	}
+	if c.Issuer != opt.Issuer {
+		return errBadIssuer
+	}
+	if len(opt.Audience) > 0 && !intersects(c.Audience, opt.Audience) {
+		return errBadAudience
+	}
+	return nil
+}
+
+func intersects(have Audience, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func resultLabel(err error) string {
+	if err != nil {
+		return "failure"
+	}
+	return "success"
+}
+
+func tokenUseLabel(use string) string {
+	if use == "" {
+		return "unknown"
+	}
+	return strings.ToLower(use)
+}

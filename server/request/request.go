@@ -1,0 +1,164 @@
+// Package request holds what the HTTP layer learns about a request before
+// any handler runs (correlation id, client IP, user agent) and hands it to
+// the areas through typed context accessors (spec: http-api.md §1.8, §1.9).
+package request
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+type ctxKey int
+
+const (
+	correlationKey ctxKey = iota
+	clientIPKey
+)
+
+// correlationRe is what an inbound X-Correlation-ID / X-Request-ID must match
+// to be reused (http-api.md §4 note 29).
+var correlationRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// CorrelationIDFrom picks the inbound correlation id when it is well formed,
+// else generates a UUIDv4.
+func CorrelationIDFrom(h http.Header) string {
+	for _, name := range []string{"X-Correlation-ID", "X-Request-ID"} {
+		if v := h.Get(name); v != "" && correlationRe.MatchString(v) {
+			return v
+		}
+	}
+	return uuid.NewString()
+}
+
+// WithCorrelationID returns ctx carrying id.
+func WithCorrelationID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, correlationKey, id)
+}
+
+// CorrelationID returns the request's correlation id, if any.
+func CorrelationID(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(correlationKey).(string)
+	return id, ok
+}
+
+// WithClientIP returns ctx carrying the resolved client address.
+func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
+	return context.WithValue(ctx, clientIPKey, ip)
+}
+
+// ClientIP returns the client address resolved by the server (see Proxies).
+func ClientIP(ctx context.Context) (netip.Addr, bool) {
+	ip, ok := ctx.Value(clientIPKey).(netip.Addr)
+	return ip, ok
+}
+
+// Proxies resolves client addresses: X-Forwarded-For is honoured only when
+// the TCP peer is a trusted proxy, and then the right-most address that is
+// not itself a trusted proxy is the client (auth-and-keys.md §18.3 note 20;
+// http-api.md §4 note 5). The reference trusted the left-most entry from
+// anyone, which let any client pick its own rate-limit bucket.
+type Proxies struct {
+	trusted []netip.Prefix
+}
+
+// NewProxies trusts the given networks (TRUSTED_PROXY_CIDRS).
+func NewProxies(trusted []netip.Prefix) Proxies { return Proxies{trusted: trusted} }
+
+func (p Proxies) isTrusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, pre := range p.trusted {
+		if pre.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientIP resolves the client address of r. forwarded also consults the
+// RFC 7239 Forwarded header (the status-subscription routes do).
+func (p Proxies) ClientIP(r *http.Request, forwarded bool) netip.Addr {
+	peer := peerAddr(r.RemoteAddr)
+	if !peer.IsValid() || !p.isTrusted(peer) {
+		return peer
+	}
+	hops := forwardedFor(r.Header.Values("X-Forwarded-For"))
+	if len(hops) == 0 && forwarded {
+		hops = forwardedHeader(r.Header.Values("Forwarded"))
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		if !p.isTrusted(hops[i]) {
+			return hops[i]
+		}
+	}
+	if len(hops) > 0 {
+		return hops[0] // every hop is a trusted proxy: the first is the origin
+	}
+	return peer
+}
+
+func peerAddr(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// forwardedFor parses X-Forwarded-For values; an unparsable hop ends the
+// list there, since nothing to its left can be trusted.
+func forwardedFor(values []string) []netip.Addr {
+	var out []netip.Addr
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			a, ok := parseHop(part)
+			if !ok {
+				return nil
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// forwardedHeader takes the for= values of RFC 7239 Forwarded headers.
+func forwardedHeader(values []string) []netip.Addr {
+	var out []netip.Addr
+	for _, v := range values {
+		for _, elem := range strings.Split(v, ",") {
+			for _, pair := range strings.Split(elem, ";") {
+				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if !ok || !strings.EqualFold(k, "for") {
+					continue
+				}
+				a, ok := parseHop(strings.Trim(val, `"`))
+				if !ok {
+					return nil
+				}
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// parseHop accepts "ip", "ip:port", "[v6]" and "[v6]:port".
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return a.Unmap(), true
+	}
+	return netip.Addr{}, false
+}

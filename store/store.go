@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+)
+
+// Options are the connection settings of spec cli-config-ops.md §7.3.
+type Options struct {
+	URL string // DATABASE_URL; empty means DefaultURL
+	Dir string // resolves relative SQLite paths; empty = working directory
+
+	PoolSize      int           // DATABASE_POOL_SIZE: idle connections kept (Postgres)
+	MaxOverflow   int           // DATABASE_MAX_OVERFLOW: extra connections beyond PoolSize
+	Recycle       time.Duration // DATABASE_POOL_RECYCLE: max connection lifetime
+	HealthTimeout time.Duration // DATABASE_HEALTH_TIMEOUT: the connectivity check at open and readiness
+}
+
+// querier is what both *sql.DB and *sql.Tx offer; repositories use it so the
+// same code runs inside and outside a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Store is an open database. A Store returned by InTx is bound to that
+// transaction; every other Store uses the pool.
+type Store struct {
+	db     *sql.DB
+	q      querier
+	tx     *sql.Tx
+	d      dialect
+	target Target
+	health time.Duration
+}
+
+// Open connects to the database named by o.URL and checks that it answers
+// within o.HealthTimeout. It does not migrate; see Migrator.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	target, err := ParseURL(o.URL, o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if o.HealthTimeout <= 0 {
+		o.HealthTimeout = 5 * time.Second
+	}
+	var db *sql.DB
+	var d dialect
+	switch target.Engine {
+	case Postgres:
+		cfg, err := pgx.ParseConfig(target.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadURL, RedactURL(target.DSN), err)
+		}
+		db, d = stdlib.OpenDB(*cfg), pgDialect
+		size := max(o.PoolSize, 1)
+		db.SetMaxOpenConns(size + max(o.MaxOverflow, 0))
+		db.SetMaxIdleConns(size)
+		if o.Recycle > 0 {
+			db.SetConnMaxLifetime(o.Recycle)
+		}
+	case SQLite:
+		if err := os.MkdirAll(filepath.Dir(target.DSN), 0o755); err != nil {
+			return nil, fmt.Errorf("store: create the directory of the SQLite file %s: %w", target.DSN, err)
+		}
+		db, d = sql.OpenDB(sqliteConnector{dsn: sqliteDSN(target.DSN), drv: &sqlite.Driver{}}), liteDialect
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	}
+	s := &Store{db: db, q: db, d: d, target: target, health: o.HealthTimeout}
+	if err := s.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Engine reports which engine the store runs on.
+func (s *Store) Engine() Engine { return s.target.Engine }
+
+// Location is the database's address with any password redacted, for logs.
+func (s *Store) Location() string {
+	if s.target.Engine == SQLite {
+		return "sqlite:" + s.target.DSN
+	}
+	return RedactURL(s.target.DSN)
+}
+
+// DB is the connection pool, for the few callers that need database/sql
+// itself (migrations, tests).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping runs SELECT 1 within the health timeout (spec: cli-config-ops.md §8.5).
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.health)
+	defer cancel()
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Location(), err)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction and commits when fn returns nil. fn must
+// use only the tx-bound Store it is given; calls made inside a transaction
+// join it instead of starting another.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit; also runs when fn panics
+	bound := *s
+	bound.q, bound.tx = tx, tx
+	if err := fn(&bound); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
