@@ -3,16 +3,11 @@ package cmd
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"agentplane/config"
 )
-
-// devSecretsPath is where development secrets are generated and kept
-// (DESIGN.md "Runtime defaults"); used only while production enforcement is off.
-var devSecretsPath = filepath.Join("var", "dev-secrets.env")
 
 // loadOptions say what a command needs from the settings.
 type loadOptions struct {
@@ -29,14 +24,14 @@ func (g *globals) load(c *cobra.Command, o loadOptions) (config.Settings, error)
 		return s, err
 	}
 	if o.devSecrets && !s.Enforced() {
-		created, err := config.EnsureDevSecrets(devSecretsPath)
+		created, err := config.EnsureDevSecrets(config.DevSecretsPath)
 		if err != nil {
 			return s, fmt.Errorf("generate development secrets: %w", err)
 		}
 		if created {
-			info(c.ErrOrStderr(), "env", "Generated development secrets in "+devSecretsPath)
+			info(c.ErrOrStderr(), "env", "Generated development secrets in "+config.DevSecretsPath)
 		}
-		src.Fallbacks = []string{devSecretsPath}
+		src.Fallbacks = []string{config.DevSecretsPath}
 		if s, loaded, err = loadFrom(src); err != nil {
 			return s, err
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -138,30 +137,4 @@ func isRedisURL(raw string) bool {
 		return u.Path != ""
 	}
 	return false
-}
-
-// databaseKind tells which engine a DATABASE_URL names (DESIGN decision 3): "postgres" for
-// postgres://, postgresql:// and postgresql+<driver>://; "sqlite" for sqlite:///…,
-// sqlite+<driver>:///… and file:…; "" for anything else.
-func databaseKind(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, ":")
-	if !ok {
-		return ""
-	}
-	scheme, _, _ = strings.Cut(strings.ToLower(scheme), "+")
-	switch scheme {
-	case "postgres", "postgresql":
-		if strings.HasPrefix(rest, "//") {
-			return "postgres"
-		}
-	case "sqlite":
-		if strings.HasPrefix(rest, "///") && len(rest) > 3 {
-			return "sqlite"
-		}
-	case "file":
-		if rest != "" {
-			return "sqlite"
-		}
-	}
-	return ""
 }

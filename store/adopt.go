@@ -34,7 +34,7 @@ var ErrAlembicRevision = errors.New("store: the reference database is not at Ale
 // It runs in one transaction under goose's migration lock (an advisory lock
 // on the same id), so replicas starting together adopt once.
 func (m *Migrator) adoptReference(ctx context.Context) error {
-	if m.s.target.Engine != Postgres {
+	if m.s.Engine() != Postgres {
 		return nil
 	}
 	st, err := database.NewStore(database.DialectPostgres, goose.DefaultTablename)

@@ -35,12 +35,12 @@ type Migrator struct {
 
 // Migrator returns the migrator for this store.
 func (s *Store) Migrator() (*Migrator, error) {
-	sub, err := fs.Sub(migrationFS, path.Join("migrations", string(s.target.Engine)))
+	sub, err := fs.Sub(migrationFS, path.Join("migrations", string(s.Engine())))
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
 	var opts []goose.ProviderOption
-	if s.target.Engine == Postgres {
+	if s.Engine() == Postgres {
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
 			return nil, fmt.Errorf("store: migration lock: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"agentplane/config"
 	"context"
 	"errors"
 	"fmt"
@@ -42,9 +43,9 @@ func OpenRedis(ctx context.Context, url string, timeout time.Duration) (*Redis, 
 	} else {
 		var err error
 		if opts, err = redis.ParseURL(url); err != nil {
-			return nil, fmt.Errorf("store: REDIS_URL %s is not a redis:// or rediss:// URL: %w", RedactURL(url), err)
+			return nil, fmt.Errorf("store: REDIS_URL %s is not a redis:// or rediss:// URL: %w", config.RedactURL(url), err)
 		}
-		r.location = RedactURL(url)
+		r.location = config.RedactURL(url)
 	}
 	opts.DialTimeout = timeout
 	r.Client = redis.NewClient(opts)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"agentplane/config"
 	"context"
 	"database/sql"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 
 // Options are the connection settings of spec cli-config-ops.md §7.3.
 type Options struct {
-	URL string // DATABASE_URL; empty means DefaultURL
+	URL string // DATABASE_URL; empty means config.DefaultDatabaseURL
 	Dir string // resolves relative SQLite paths; empty = working directory
 
 	PoolSize      int           // DATABASE_POOL_SIZE: idle connections kept (Postgres)
@@ -39,27 +40,27 @@ type Store struct {
 	q      querier
 	tx     *sql.Tx
 	d      dialect
-	target Target
+	target config.DatabaseTarget
 	health time.Duration
 }
 
 // Open connects to the database named by o.URL and checks that it answers
 // within o.HealthTimeout. It does not migrate; see Migrator.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	target, err := ParseURL(o.URL, o.Dir)
+	target, err := config.ParseDatabaseURL(o.URL, o.Dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	if o.HealthTimeout <= 0 {
 		o.HealthTimeout = 5 * time.Second
 	}
 	var db *sql.DB
 	var d dialect
-	switch target.Engine {
+	switch Engine(target.Engine) {
 	case Postgres:
 		cfg, err := pgx.ParseConfig(target.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrBadURL, RedactURL(target.DSN), err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadURL, config.RedactURL(target.DSN), err)
 		}
 		db, d = stdlib.OpenDB(*cfg), pgDialect
 		size := max(o.PoolSize, 1)
@@ -85,14 +86,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 }
 
 // Engine reports which engine the store runs on.
-func (s *Store) Engine() Engine { return s.target.Engine }
+func (s *Store) Engine() Engine { return Engine(s.target.Engine) }
 
 // Location is the database's address with any password redacted, for logs.
 func (s *Store) Location() string {
-	if s.target.Engine == SQLite {
+	if s.Engine() == SQLite {
 		return "sqlite:" + s.target.DSN
 	}
-	return RedactURL(s.target.DSN)
+	return config.RedactURL(s.target.DSN)
 }
 
 // DB is the connection pool, for the few callers that need database/sql
