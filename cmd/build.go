@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"agentplane/config"
@@ -14,9 +15,10 @@ import (
 
 // openStore connects to DATABASE_URL and turns the usual failures into one
 // line that says what to do.
-func openStore(ctx context.Context, s config.Settings) (*store.Store, error) {
+func openStore(ctx context.Context, s config.Settings, dir string) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Options{
 		URL:           s.DatabaseURL,
+		Dir:           dir,
 		PoolSize:      s.DatabasePoolSize,
 		MaxOverflow:   s.DatabaseMaxOverflow,
 		Recycle:       s.DatabasePoolRecycle,
@@ -33,15 +35,20 @@ func openStore(ctx context.Context, s config.Settings) (*store.Store, error) {
 	return st, nil
 }
 
-// keyStorage is the keyset storage AUTH_KEY_STORAGE_BACKEND names.
-func keyStorage(s config.Settings) (keys.Storage, error) {
+// keyStorage is the keyset storage AUTH_KEY_STORAGE_BACKEND names; a
+// relative file path is taken from dir.
+func keyStorage(s config.Settings, dir string) (keys.Storage, error) {
 	if s.AuthKeyStorageBackend == "secret-manager" {
 		return keys.NewVaultStorage(keys.VaultConfig{
 			Addr: s.VaultAddr, Token: s.VaultToken.Reveal(), SecretName: s.AuthKeySecretName,
 			Client: &http.Client{Timeout: 5 * time.Second},
 		})
 	}
-	return keys.FileStorage{Path: s.AuthKeyStoragePath}, nil
+	path := s.AuthKeyStoragePath
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return keys.FileStorage{Path: path}, nil
 }
 
 // builtinCatalogMaxTTL is the largest max_ttl_minutes of the built-in

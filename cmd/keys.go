@@ -38,7 +38,7 @@ the key is compromised). --stage-next only publishes a new next key.`,
 			if err != nil {
 				return err
 			}
-			st, err := keyStorage(s)
+			st, err := keyStorage(s, g.env.dir)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ func newKeysJWKSCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := keyStorage(s)
+			st, err := keyStorage(s, g.env.dir)
 			if err != nil {
 				return err
 			}

@@ -130,7 +130,7 @@ func withMigrator(c *cobra.Command, g *globals, fn func(context.Context, *store.
 	if err != nil {
 		return err
 	}
-	st, err := openStore(c.Context(), s)
+	st, err := openStore(c.Context(), s, g.env.dir)
 	if err != nil {
 		return err
 	}

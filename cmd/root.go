@@ -6,7 +6,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,9 +24,25 @@ var version = "dev"
 func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(os.LookupEnv)
+	return run(ctx, os.Args[1:], env{lookup: os.LookupEnv}, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// env is what the commands read from the process: its environment and the
+// directory holding .env files and var/ ("" = the working directory).
+type env struct {
+	lookup func(string) (string, bool)
+	dir    string
+}
+
+// run executes one command line; tests call it with their own env and I/O.
+func run(ctx context.Context, args []string, e env, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		printError(root.ErrOrStderr(), err)
+		printError(stderr, err)
 		return 1
 	}
 	return 0
@@ -45,11 +60,11 @@ type globals struct {
 	envFiles []string
 	skipEnv  bool
 	quietEnv bool
-	environ  func(string) (string, bool)
+	env      env
 }
 
-func newRootCmd(environ func(string) (string, bool)) *cobra.Command {
-	g := &globals{environ: environ}
+func newRootCmd(e env) *cobra.Command {
+	g := &globals{env: e}
 	root := &cobra.Command{
 		Use:   "agentplane",
 		Short: "One binary for an AI-agent SaaS backend and its operator tools",
@@ -76,6 +91,3 @@ Settings come from, highest priority first: flags, the process environment,
 	)
 	return root
 }
-
-// errUsage marks errors that are the caller's mistake in flags or args.
-var errUsage = errors.New("usage")

@@ -49,7 +49,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			if c.Flags().Changed("migrate") {
 				s.AutoRunMigrations = f.migrate
 			}
-			return serve(c.Context(), s, c.OutOrStdout())
+			return serve(c.Context(), s, g.env.dir, c.OutOrStdout())
 		},
 	}
 	c.Flags().StringVar(&f.host, "host", "127.0.0.1", "bind address (HOST)")
@@ -68,7 +68,7 @@ func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 }
 
 // serve is the composition root of the HTTP server (spec: cli-config-ops.md §8.1).
-func serve(ctx context.Context, s config.Settings, stdout io.Writer) error {
+func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer) error {
 	start := time.Now()
 	log := newLogger(s, stdout)
 	boot := log.With("logger", "serve")
@@ -76,7 +76,7 @@ func serve(ctx context.Context, s config.Settings, stdout io.Writer) error {
 		return err
 	}
 
-	st, err := openStore(ctx, s)
+	st, err := openStore(ctx, s, dir)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func serve(ctx context.Context, s config.Settings, stdout io.Writer) error {
 	}
 
 	m := metrics.New()
-	km, err := startKeys(ctx, s, m, log, boot)
+	km, err := startKeys(ctx, s, dir, m, log, boot)
 	if err != nil {
 		return err
 	}
@@ -185,8 +185,8 @@ func migrateAtStart(ctx context.Context, s config.Settings, st *store.Store, log
 
 // startKeys loads the keyset, generating the first key outside production
 // (auth-and-keys.md §18.1 note 7).
-func startKeys(ctx context.Context, s config.Settings, m *metrics.Metrics, log, boot *slog.Logger) (*keys.Manager, error) {
-	st, err := keyStorage(s)
+func startKeys(ctx context.Context, s config.Settings, dir string, m *metrics.Metrics, log, boot *slog.Logger) (*keys.Manager, error) {
+	st, err := keyStorage(s, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -18,20 +19,21 @@ type loadOptions struct {
 // load reads the settings lazily, inside RunE, so --help never touches env
 // files (spec: cli-config-ops.md §2).
 func (g *globals) load(c *cobra.Command, o loadOptions) (config.Settings, error) {
-	src := config.Sources{EnvFiles: g.envFiles, SkipEnv: g.skipEnv, Environ: g.environ, Flags: o.flags}
+	src := config.Sources{Dir: g.env.dir, EnvFiles: g.envFiles, SkipEnv: g.skipEnv, Environ: g.env.lookup, Flags: o.flags}
 	s, loaded, err := loadFrom(src)
 	if err != nil {
 		return s, err
 	}
 	if o.devSecrets && !s.Enforced() {
-		created, err := config.EnsureDevSecrets(config.DevSecretsPath)
+		path := filepath.Join(g.env.dir, config.DevSecretsPath)
+		created, err := config.EnsureDevSecrets(path)
 		if err != nil {
 			return s, fmt.Errorf("generate development secrets: %w", err)
 		}
 		if created {
-			info(c.ErrOrStderr(), "env", "Generated development secrets in "+config.DevSecretsPath)
+			info(c.ErrOrStderr(), "env", "Generated development secrets in "+path)
 		}
-		src.Fallbacks = []string{config.DevSecretsPath}
+		src.Fallbacks = []string{path}
 		if s, loaded, err = loadFrom(src); err != nil {
 			return s, err
 		}

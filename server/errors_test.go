@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -65,13 +66,13 @@ func TestErrorEnvelope(t *testing.T) {
 	t.Parallel()
 	env := errorEnv(t)
 	cases := []struct {
-		name      string
-		kind      string
-		status    int
-		body      map[string]any
-		headers   map[string]string
-		logError  string // the access log's error field; "" = absent
-		logLevel  string
+		name     string
+		kind     string
+		status   int
+		body     map[string]any
+		headers  map[string]string
+		logError string // the access log's error field; "" = absent
+		logLevel string
 	}{
 		{name: "unknown error is a generic 500", kind: "unknown", status: 500,
 			body: envelope("Internal Server Error", nil), logError: "db exploded: password=hunter2", logLevel: "ERROR"},
@@ -137,20 +138,9 @@ func TestInternalErrorHidesCause(t *testing.T) {
 	t.Parallel()
 	env := errorEnv(t)
 	rec := env.Get("/t/err/unknown")
-	if b := rec.Body.String(); rec.Code != 500 || containsAny(b, "hunter2", "exploded") {
+	if b := rec.Body.String(); rec.Code != 500 || strings.Contains(b, "hunter2") || strings.Contains(b, "exploded") {
 		t.Fatalf("status %d body %s leaks the cause", rec.Code, b)
 	}
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		for i := 0; i+len(sub) <= len(s); i++ {
-			if s[i:i+len(sub)] == sub {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // The panic is logged with its stack and the request's correlation id.

@@ -219,7 +219,9 @@ func (s *Server) trustedHosts(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if hostAllowed("www."+host, hosts) {
+		// Only a literal www.<host> entry redirects, as Starlette's
+		// TrustedHostMiddleware (a wildcard entry does not).
+		if slices.ContainsFunc(hosts, func(a string) bool { return strings.EqualFold(a, "www."+host) }) {
 			u := *r.URL
 			u.Scheme, u.Host = scheme(r), "www."+r.Host
 			http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
@@ -265,6 +267,11 @@ func scheme(r *http.Request) string {
 func (s *Server) route(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern != "" {
+			if r.Method == http.MethodHead && !strings.HasPrefix(pattern, http.MethodHead+" ") {
+				// net/http lets GET routes answer HEAD; the reference answers 405.
+				(&frameworkError{ResponseWriter: w, allow: allowedMethods(mux, r)}).WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
 			mux.ServeHTTP(w, r)
 			if sl := slotFrom(r.Context()); sl != nil {
 				sl.route = r.Pattern
@@ -284,13 +291,29 @@ func (s *Server) route(mux *http.ServeMux) http.Handler {
 		}
 		// Let the mux decide between 404 and 405 (it computes Allow), then
 		// replace its plain-text body.
-		mux.ServeHTTP(&frameworkError{ResponseWriter: w}, r)
+		mux.ServeHTTP(&frameworkError{ResponseWriter: w, allow: allowedMethods(mux, r)}, r)
 	})
+}
+
+// allowedMethods lists the methods routed for r's path; HEAD only where a
+// route declares it (net/http's own Allow adds HEAD to every GET route).
+func allowedMethods(mux *http.ServeMux, r *http.Request) string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); strings.HasPrefix(pattern, m+" ") {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // frameworkError rewrites the mux's own 404/405 answers.
 type frameworkError struct {
 	http.ResponseWriter
+	allow string // the Allow header of a 405
 	wrote bool
 }
 
@@ -305,6 +328,9 @@ func (f *frameworkError) WriteHeader(code int) {
 	})
 	h := f.ResponseWriter.Header()
 	h.Del("X-Content-Type-Options")
+	if code == http.StatusMethodNotAllowed && f.allow != "" {
+		h.Set("Allow", f.allow)
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	f.ResponseWriter.WriteHeader(code)

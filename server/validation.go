@@ -7,8 +7,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
+	humavalidation "github.com/danielgtaylor/huma/v2/validation"
 )
 
 // Item is one entry of the validation envelope (spec http-api.md §1.4), in
@@ -76,7 +78,15 @@ var rules = []struct {
 	{re(`^expected string$`), fixed("string_type", "Input should be a valid string")},
 	{re(`^expected object$`), fixed("dict_type", "Input should be a valid dictionary")},
 	{re(`^expected array$`), fixed("list_type", "Input should be a valid list")},
-	{re(`^unexpected property$`), fixed("extra_forbidden", "Extra inputs are not permitted")},
+	{re(`^unexpected property$`), func(_ []string, loc []any, in any) Item {
+		// huma reports the enclosing object; pydantic's input is the extra value.
+		if obj, ok := in.(map[string]any); ok {
+			if k, ok := loc[len(loc)-1].(string); ok {
+				in = obj[k]
+			}
+		}
+		return Item{Type: "extra_forbidden", Loc: loc, Msg: "Extra inputs are not permitted", Input: in}
+	}},
 	{re(`^expected string to be RFC 4122 uuid: (.*)$`), func(m []string, loc []any, in any) Item {
 		return Item{Type: "uuid_parsing", Loc: loc, Input: in, Msg: "Input should be a valid UUID, " + m[1], Ctx: map[string]any{"error": m[1]}}
 	}},
@@ -102,7 +112,8 @@ func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 func translate(d *huma.ErrorDetail) Item {
 	loc := location(d.Location)
 	if len(loc) == 1 && loc[0] == "body" {
-		if raw, ok := d.Value.(string); ok && !strings.HasPrefix(d.Message, "expected") && !strings.HasPrefix(d.Message, "unexpected") {
+		// The parser's own messages can start with "unexpected" too ("unexpected end of JSON input").
+		if raw, ok := d.Value.(string); ok && !strings.HasPrefix(d.Message, "expected") && d.Message != humavalidation.MsgUnexpectedProperty {
 			return jsonInvalid(d.Message, raw)
 		}
 	}
@@ -125,7 +136,11 @@ func jsonInvalid(msg, raw string) Item {
 	var syn *json.SyntaxError
 	if err := json.Unmarshal([]byte(raw), new(any)); errors.As(err, &syn) {
 		pos = int(syn.Offset)
+		if pos > 0 && !strings.HasPrefix(syn.Error(), "unexpected end") {
+			pos-- // Go counts the offending byte as read; Python's pos points at it
+		}
 	}
+	pos = utf8.RuneCountInString(raw[:min(pos, len(raw))]) // Python counts characters, not bytes
 	return Item{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error", Input: map[string]any{}, Ctx: map[string]any{"error": msg}}
 }
 

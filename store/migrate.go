@@ -19,7 +19,7 @@ var migrationFS embed.FS
 // Migration is one applied, rolled back or pending migration.
 type Migration struct {
 	Version   int64
-	Name      string // file name, e.g. 00001_baseline.sql
+	Name      string // file name, e.g. 00001_reference.sql
 	Applied   bool
 	AppliedAt time.Time     // zero when pending
 	Duration  time.Duration // set on results of Up and Down
