@@ -44,8 +44,10 @@ func NewEnvelope(status int, detail string, headers http.Header) *Envelope {
 	e := &Envelope{status: status, headers: headers, Detail: detail, Message: detail}
 	if len(headers) > 0 {
 		d := make(map[string]string, len(headers))
-		for k := range headers {
-			d[k] = headers.Get(k)
+		for k, vs := range headers {
+			if len(vs) > 0 {
+				d[k] = vs[0] // not headers.Get(k): it canonicalises "WWW-Authenticate" and misses the key
+			}
 		}
 		e.Details = d
 	}

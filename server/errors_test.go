@@ -17,6 +17,7 @@ import (
 var (
 	errSlowDown = errors.New("test: slow down")
 	errNoWidget = errors.New("test: no widget")
+	errNoAuth   = errors.New("test: not authenticated")
 )
 
 // widgetError carries a value for the client (server.PublicDetailer).
@@ -32,6 +33,9 @@ func errorEnv(t *testing.T) *servertest.Env {
 		server.Rule{Err: errSlowDown, Status: http.StatusTooManyRequests, Detail: "Rate limit exceeded (test). Retry after 7s.",
 			Headers: http.Header{"Retry-After": {"7"}}},
 		server.Rule{Err: errNoWidget, Status: http.StatusNotFound, Detail: "Widget not found"},
+		// A non-canonical header key, as the spec spells it.
+		server.Rule{Err: errNoAuth, Status: http.StatusUnauthorized, Detail: "Not authenticated",
+			Headers: http.Header{"WWW-Authenticate": {"Bearer"}}},
 	))
 	type in struct {
 		Kind string `path:"kind"`
@@ -50,6 +54,8 @@ func errorEnv(t *testing.T) *servertest.Env {
 			return nil, widgetError{id: "w-1"}
 		case "rule-plain":
 			return nil, errNoWidget
+		case "bearer":
+			return nil, errNoAuth
 		case "huma404":
 			return nil, huma.Error404NotFound("Thing not found")
 		case "huma403":
@@ -81,6 +87,9 @@ func TestErrorEnvelope(t *testing.T) {
 		{name: "rule with headers", kind: "rule", status: 429,
 			body:    envelope("Rate limit exceeded (test). Retry after 7s.", map[string]any{"Retry-After": "7"}),
 			headers: map[string]string{"Retry-After": "7"}, logLevel: "INFO"},
+		{name: "bearer challenge echoed under its spelling", kind: "bearer", status: 401,
+			body:    envelope("Not authenticated", map[string]any{"WWW-Authenticate": "Bearer"}),
+			headers: map[string]string{"WWW-Authenticate": "Bearer"}, logLevel: "INFO"},
 		{name: "public detail replaces the rule's", kind: "public", status: 404,
 			body: envelope("Widget w-1 not found", nil), logLevel: "INFO"},
 		{name: "rule without headers", kind: "rule-plain", status: 404,

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -160,4 +162,20 @@ func migrationErr(op string, err error) error {
 		return fmt.Errorf("store: migrate %s: %s failed: %w", op, path.Base(partial.Failed.Source.Path), partial.Err)
 	}
 	return fmt.Errorf("store: migrate %s: %w", op, err)
+}
+
+// SchemaFingerprint is a hash of every embedded migration file, so test
+// harnesses can cache a migrated database per schema version.
+func SchemaFingerprint() string {
+	h := sha256.New()
+	_ = fs.WalkDir(migrationFS, "migrations", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := migrationFS.ReadFile(p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

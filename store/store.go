@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,7 +110,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	defer cancel()
 	var one int
 	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Location(), err)
+		return fmt.Errorf("%w: %s: %s", ErrUnreachable, s.Location(), oneLine(err))
 	}
 	return nil
 }
@@ -135,4 +136,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// oneLine flattens a driver error (pgx lists each address tried on its own
+// line) so the CLI prints one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }

@@ -38,41 +38,146 @@ func SQLite(tb testing.TB) *store.Store {
 	return openMigrated(tb, "sqlite:///"+filepath.Join(tb.TempDir(), "test.db"))
 }
 
-// Postgres opens a migrated store on a new PostgreSQL database, dropped in
-// cleanup. It skips (or, under CI, fails) when PostgresEnv is unset.
+// Postgres opens a migrated store on a new PostgreSQL database of its own,
+// copied from a migrated template, and dropped in cleanup. It skips (or,
+// under CI, fails) when PostgresEnv is unset.
 func Postgres(tb testing.TB) *store.Store {
 	tb.Helper()
-	return openMigrated(tb, PostgresURL(tb))
+	base := postgresBase(tb)
+	name := createDatabase(tb, base, migratedTemplate(tb, base))
+	s, err := store.Open(context.Background(), store.Options{URL: databaseURL(tb, base, name), PoolSize: 4, MaxOverflow: 4})
+	if err != nil {
+		tb.Fatalf("storetest: open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
 
 // PostgresURL creates an empty database of its own and returns its URL; the
 // database is dropped in cleanup.
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
+	base := postgresBase(tb)
+	return databaseURL(tb, base, createDatabase(tb, base, ""))
+}
+
+func postgresBase(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
 		skipUnlessCI(tb, PostgresEnv+" not set")
 	}
-	admin, err := store.Open(context.Background(), store.Options{URL: base})
+	return base
+}
+
+func admin(tb testing.TB, base string) *store.Store {
+	tb.Helper()
+	a, err := store.Open(context.Background(), store.Options{URL: base})
 	if err != nil {
 		tb.Fatalf("storetest: %v", err)
 	}
-	defer admin.Close()
+	return a
+}
+
+// createDatabase creates a uniquely named database (a copy of template when
+// given) and drops it in cleanup.
+func createDatabase(tb testing.TB, base, template string) string {
+	tb.Helper()
+	a := admin(tb, base)
+	defer a.Close()
 	name := "agentplane_test_" + unique()
-	if _, err := admin.DB().ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+	stmt := "CREATE DATABASE " + name
+	if template != "" {
+		stmt += " TEMPLATE " + template
+	}
+	var err error
+	for range 50 { // a template being copied by another test is briefly busy
+		if _, err = a.DB().ExecContext(context.Background(), stmt); err == nil || !strings.Contains(err.Error(), "55006") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		tb.Fatalf("storetest: create database: %v", err)
 	}
-	tb.Cleanup(func() {
-		admin, err := store.Open(context.Background(), store.Options{URL: base})
-		if err != nil {
-			tb.Errorf("storetest: drop database %s: %v", name, err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.DB().ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("storetest: drop database %s: %v", name, err)
-		}
-	})
+	tb.Cleanup(func() { dropDatabase(tb, base, name) })
+	return name
+}
+
+func dropDatabase(tb testing.TB, base, name string) {
+	a, err := store.Open(context.Background(), store.Options{URL: base})
+	if err != nil {
+		tb.Errorf("storetest: drop database %s: %v", name, err)
+		return
+	}
+	defer a.Close()
+	if _, err := a.DB().ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		tb.Errorf("storetest: drop database %s: %v", name, err)
+	}
+}
+
+// migratedTemplate returns the name of a database migrated to the current
+// schema, created once per schema version (its name carries
+// store.SchemaFingerprint) under an advisory lock, so parallel test
+// processes share it. Templates of older schema versions are dropped.
+func migratedTemplate(tb testing.TB, base string) string {
+	tb.Helper()
+	ctx := context.Background()
+	name := "agentplane_tpl_" + store.SchemaFingerprint()
+	a := admin(tb, base)
+	defer a.Close()
+	conn, err := a.DB().Conn(ctx)
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
+		tb.Fatalf("storetest: lock: %v", err)
+	}
+	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(727274)")
+	var exists bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", name).Scan(&exists); err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	if exists {
+		return name
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'agentplane\\_tpl\\_%'")
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	var stale []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		stale = append(stale, n)
+	}
+	rows.Close()
+	for _, n := range stale {
+		conn.ExecContext(ctx, "UPDATE pg_database SET datistemplate = false WHERE datname = $1", n)
+		conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)")
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("storetest: create template: %v", err)
+	}
+	s, err := store.Open(ctx, store.Options{URL: databaseURL(tb, base, name)})
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	_, err = s.Migrate(ctx)
+	s.Close()
+	if err != nil {
+		conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		tb.Fatalf("storetest: migrate template: %v", err)
+	}
+	if _, err := conn.ExecContext(ctx, "UPDATE pg_database SET datistemplate = true WHERE datname = $1", name); err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	return name
+}
+
+func databaseURL(tb testing.TB, base, name string) string {
+	tb.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
 		tb.Fatalf("storetest: %s: %v", PostgresEnv, err)
@@ -99,7 +204,30 @@ func openMigrated(tb testing.TB, url string) *store.Store {
 // prefix are deleted in cleanup, so tests sharing a real Redis never collide.
 func Redis(tb testing.TB) (*store.Redis, string) {
 	tb.Helper()
-	r, err := store.OpenRedis(context.Background(), os.Getenv(RedisEnv), 5*time.Second)
+	return openRedis(tb, os.Getenv(RedisEnv))
+}
+
+// ForEachRedis runs fn on an in-process miniredis and, when RedisEnv is set,
+// on the real Redis (under CI a missing RedisEnv fails).
+func ForEachRedis(t *testing.T, fn func(t *testing.T, r *store.Redis, prefix string)) {
+	t.Helper()
+	t.Run("miniredis", func(t *testing.T) {
+		r, prefix := openRedis(t, "")
+		fn(t, r, prefix)
+	})
+	t.Run("redis", func(t *testing.T) {
+		url := os.Getenv(RedisEnv)
+		if url == "" {
+			skipUnlessCI(t, RedisEnv+" not set")
+		}
+		r, prefix := openRedis(t, url)
+		fn(t, r, prefix)
+	})
+}
+
+func openRedis(tb testing.TB, url string) (*store.Redis, string) {
+	tb.Helper()
+	r, err := store.OpenRedis(context.Background(), url, 5*time.Second)
 	if err != nil {
 		tb.Fatalf("storetest: %v", err)
 	}
