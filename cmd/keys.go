@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"agentplane/config"
 	"agentplane/keys"
 )
 
@@ -34,11 +35,7 @@ passed, so nobody is logged out. --no-grace discards it at once (use it when
 the key is compromised). --stage-next only publishes a new next key.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := g.load(c, loadOptions{})
-			if err != nil {
-				return err
-			}
-			st, err := keyStorage(s, g.env.dir)
+			s, st, err := g.keyset(c)
 			if err != nil {
 				return err
 			}
@@ -69,11 +66,7 @@ func newKeysJWKSCmd(g *globals) *cobra.Command {
 		Short: "Print the public JWKS, exactly as GET /.well-known/jwks.json serves it",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := g.load(c, loadOptions{})
-			if err != nil {
-				return err
-			}
-			st, err := keyStorage(s, g.env.dir)
+			_, st, err := g.keyset(c)
 			if err != nil {
 				return err
 			}
@@ -84,6 +77,16 @@ func newKeysJWKSCmd(g *globals) *cobra.Command {
 			return printJSON(c.OutOrStdout(), ks.JWKS(time.Now()))
 		},
 	}
+}
+
+// keyset loads the settings and opens the keyset storage they name.
+func (g *globals) keyset(c *cobra.Command) (config.Settings, keys.Storage, error) {
+	s, err := g.load(c, loadOptions{})
+	if err != nil {
+		return s, nil, err
+	}
+	st, err := keyStorage(s, g.env.dir)
+	return s, st, err
 }
 
 // printJSON writes v as 2-space indented JSON, as the reference CLI prints.
