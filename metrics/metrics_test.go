@@ -30,7 +30,7 @@ func TestWriteListsEveryFamilyFromStart(t *testing.T) {
 		"service_account_issuance_total": "counter", "service_account_issuance_latency_seconds": "histogram",
 		"nonce_cache_hits_total": "counter", "nonce_cache_misses_total": "counter",
 		"stripe_api_requests_total": "counter", "stripe_api_latency_seconds": "histogram",
-		"stripe_webhook_events_total": "counter",
+		"stripe_webhook_events_total":     "counter",
 		"stripe_gateway_operations_total": "counter", "stripe_gateway_operation_duration_seconds": "histogram",
 		"stripe_dispatch_retry_total": "counter", "stripe_billing_stream_events_total": "counter",
 		"stripe_billing_stream_backlog_seconds": "gauge", "rate_limit_hits_total": "counter",

@@ -72,6 +72,7 @@ type Config struct {
 	Rules        []server.Rule
 	MetricsToken string
 	JWKSMaxAge   time.Duration
+	DiscardLogs  bool // keep no in-memory copy (benchmarks)
 }
 
 // Option adjusts the Config.
@@ -87,6 +88,10 @@ func WithRules(rules ...server.Rule) Option {
 
 // WithMetricsToken sets METRICS_TOKEN.
 func WithMetricsToken(token string) Option { return func(c *Config) { c.MetricsToken = token } }
+
+// WithoutLogCapture drops the log instead of keeping it for Logs, so a long
+// benchmark does not grow a buffer; records are still formatted.
+func WithoutLogCapture() Option { return func(c *Config) { c.DiscardLogs = true } }
 
 // DefaultOptions are the server options of a development `serve` with the
 // reference defaults (ALLOWED_*, TRUSTED_PROXY_CIDRS).
@@ -131,7 +136,11 @@ func New(tb testing.TB, opts ...Option) *Env {
 	ctx := context.Background()
 	clock := NewClock(Start)
 	buf := &lockedBuffer{}
-	log := slog.New(request.LogHandler{Handler: slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	var out io.Writer = buf
+	if cfg.DiscardLogs {
+		out = io.Discard
+	}
+	log := slog.New(request.LogHandler{Handler: slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})})
 
 	st := storetest.SQLite(tb)
 	rd, _ := storetest.Redis(tb)
