@@ -42,7 +42,8 @@ type recordWriter struct {
 func (w *recordWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
-		w.Header().Set("X-Process-Time", strconv.FormatFloat(time.Since(w.start).Seconds(), 'f', 4, 64))
+		// canonical key written directly: Header().Set would canonicalise it per request
+		w.Header()["X-Process-Time"] = []string{strconv.FormatFloat(time.Since(w.start).Seconds(), 'f', 4, 64)}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -71,7 +72,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := request.CorrelationIDFrom(r.Header)
-		w.Header().Set("X-Correlation-ID", id)
+		w.Header()["X-Correlation-Id"] = []string{id} // = Set("X-Correlation-ID"), without canonicalising
 		sl := &slot{}
 		ctx := context.WithValue(r.Context(), slotKey{}, sl)
 		ctx = request.WithCorrelationID(ctx, id)
@@ -265,34 +266,41 @@ func scheme(r *http.Request) string {
 // §1.1). Those bodies also carry the envelope keys, so a client reading
 // either form understands them.
 func (s *Server) route(mux *http.ServeMux) http.Handler {
+	// The catch-all "/" gets every request no route matches, so the mux
+	// resolves each request once.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unmatched(mux, w, r) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			if r.Method == http.MethodHead && !strings.HasPrefix(pattern, http.MethodHead+" ") {
-				// net/http lets GET routes answer HEAD; the reference answers 405.
-				(&frameworkError{ResponseWriter: w, allow: allowedMethods(mux, r)}).WriteHeader(http.StatusMethodNotAllowed)
-				return
-			}
-			mux.ServeHTTP(w, r)
-			if sl := slotFrom(r.Context()); sl != nil {
-				sl.route = r.Pattern
-			}
+		if r.Method == http.MethodHead {
+			// net/http lets GET routes answer HEAD; the reference answers 405.
+			unmatched(mux, w, r)
 			return
 		}
-		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
-			trimmed := r.Clone(r.Context())
-			trimmed.URL.Path = strings.TrimRight(p, "/")
-			trimmed.URL.RawPath = ""
-			if _, pattern := mux.Handler(trimmed); pattern != "" {
-				u := *trimmed.URL
-				u.Scheme, u.Host = scheme(r), r.Host
-				http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
-				return
-			}
+		mux.ServeHTTP(w, r)
+		if sl := slotFrom(r.Context()); sl != nil && r.Pattern != "/" {
+			sl.route = r.Pattern
 		}
-		// Let the mux decide between 404 and 405 (it computes Allow), then
-		// replace its plain-text body.
-		mux.ServeHTTP(&frameworkError{ResponseWriter: w, allow: allowedMethods(mux, r)}, r)
 	})
+}
+
+// unmatched answers a request no operation takes.
+func unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		trimmed := r.Clone(r.Context())
+		trimmed.URL.Path = strings.TrimRight(p, "/")
+		trimmed.URL.RawPath = ""
+		if _, pattern := mux.Handler(trimmed); pattern != "/" {
+			u := *trimmed.URL
+			u.Scheme, u.Host = scheme(r), r.Host
+			http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
+			return
+		}
+	}
+	if allow := allowedMethods(mux, r); allow != "" {
+		w.Header().Set("Allow", allow)
+		writeFrameworkError(w, http.StatusMethodNotAllowed)
+		return
+	}
+	writeFrameworkError(w, http.StatusNotFound)
 }
 
 // allowedMethods lists the methods routed for r's path; HEAD only where a
@@ -310,36 +318,16 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) string {
 	return strings.Join(out, ", ")
 }
 
-// frameworkError rewrites the mux's own 404/405 answers.
-type frameworkError struct {
-	http.ResponseWriter
-	allow string // the Allow header of a 405
-	wrote bool
-}
-
-func (f *frameworkError) WriteHeader(code int) {
-	if f.wrote {
-		return
-	}
-	f.wrote = true
+// writeFrameworkError writes the reference framework's 404/405 body (plus
+// the envelope keys).
+func writeFrameworkError(w http.ResponseWriter, code int) {
 	detail := http.StatusText(code)
 	body, _ := json.Marshal(map[string]any{
 		"detail": detail, "success": false, "error": detail, "message": detail, "details": nil,
 	})
-	h := f.ResponseWriter.Header()
-	h.Del("X-Content-Type-Options")
-	if code == http.StatusMethodNotAllowed && f.allow != "" {
-		h.Set("Allow", f.allow)
-	}
+	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	f.ResponseWriter.WriteHeader(code)
-	_, _ = f.ResponseWriter.Write(body)
-}
-
-func (f *frameworkError) Write(b []byte) (int, error) {
-	if !f.wrote {
-		f.WriteHeader(http.StatusNotFound)
-	}
-	return len(b), nil // the mux's text body is dropped
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
 }

@@ -73,6 +73,7 @@ type Config struct {
 	MetricsToken string
 	JWKSMaxAge   time.Duration
 	DiscardLogs  bool // keep no in-memory copy (benchmarks)
+	NoLogs       bool // log nothing at all: records are not even formatted
 }
 
 // Option adjusts the Config.
@@ -88,6 +89,10 @@ func WithRules(rules ...server.Rule) Option {
 
 // WithMetricsToken sets METRICS_TOKEN.
 func WithMetricsToken(token string) Option { return func(c *Config) { c.MetricsToken = token } }
+
+// WithoutLogs disables logging, so a benchmark can tell the cost of the
+// access log line from the rest of the stack.
+func WithoutLogs() Option { return func(c *Config) { c.NoLogs = true } }
 
 // WithoutLogCapture drops the log instead of keeping it for Logs, so a long
 // benchmark does not grow a buffer; records are still formatted.
@@ -141,6 +146,9 @@ func New(tb testing.TB, opts ...Option) *Env {
 		out = io.Discard
 	}
 	log := slog.New(request.LogHandler{Handler: slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	if cfg.NoLogs {
+		log = slog.New(slog.DiscardHandler)
+	}
 
 	st := storetest.SQLite(tb)
 	rd, _ := storetest.Redis(tb)
