@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -89,7 +88,11 @@ func installErrorHook() {
 			if ctx == nil {
 				return toEnvelope(nil, status, msg, errs...)
 			}
-			rules, _ := ctx.Context().Value(rulesKey{}).([]Rule)
+			sl := slotFrom(ctx.Context())
+			var rules []Rule
+			if sl != nil {
+				rules = sl.rules
+			}
 			e := toEnvelope(rules, status, msg, errs...)
 			// huma sets headers only from the handler's own error; a rule's
 			// headers (WWW-Authenticate, Retry-After) are set here.
@@ -98,7 +101,7 @@ func installErrorHook() {
 					ctx.SetHeader(k, v)
 				}
 			}
-			if sl := slotFrom(ctx.Context()); sl != nil && e.status >= 500 && e.cause != nil {
+			if sl != nil && e.status >= 500 && e.cause != nil {
 				sl.cause = e.cause
 			}
 			return e
@@ -108,8 +111,6 @@ func installErrorHook() {
 		}
 	})
 }
-
-type rulesKey struct{}
 
 // toEnvelope turns whatever huma or a handler produced into an envelope.
 func toEnvelope(rules []Rule, status int, msg string, errs ...error) *Envelope {
@@ -160,19 +161,4 @@ func sentence(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// causeOf returns the error to log for a 5xx envelope, if any.
-func causeOf(err error) error {
-	var env *Envelope
-	if errors.As(err, &env) && env.cause != nil {
-		return env.cause
-	}
-	return nil
-}
-
-// withRules returns ctx carrying the rule table (set once per request by
-// the server, read by the hook).
-func withRules(ctx context.Context, rules []Rule) context.Context {
-	return context.WithValue(ctx, rulesKey{}, rules)
 }

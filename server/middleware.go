@@ -22,6 +22,7 @@ import (
 type slot struct {
 	route string
 	cause error
+	rules []Rule // the server's error rules, for huma's error hook
 }
 
 type slotKey struct{}
@@ -73,11 +74,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := request.CorrelationIDFrom(r.Header)
 		w.Header()["X-Correlation-Id"] = []string{id} // = Set("X-Correlation-ID"), without canonicalising
-		sl := &slot{}
+		sl := &slot{rules: s.rules}
 		ctx := context.WithValue(r.Context(), slotKey{}, sl)
-		ctx = request.WithCorrelationID(ctx, id)
-		ctx = request.WithClientIP(ctx, s.proxies.ClientIP(r, false))
-		ctx = withRules(ctx, s.rules)
+		ctx = request.WithInfo(ctx, &request.Info{CorrelationID: id, ClientIP: s.proxies.ClientIP(r, false)})
 		rw := &recordWriter{ResponseWriter: w, start: start}
 		next.ServeHTTP(rw, r.WithContext(ctx))
 

@@ -16,12 +16,23 @@ import (
 	"github.com/google/uuid"
 )
 
-type ctxKey int
+// Info is what the server learns about a request before any handler runs.
+type Info struct {
+	CorrelationID string
+	ClientIP      netip.Addr
+}
 
-const (
-	correlationKey ctxKey = iota
-	clientIPKey
-)
+type infoKey struct{}
+
+// WithInfo returns ctx carrying info (one context value for all of it).
+func WithInfo(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, info)
+}
+
+func infoFrom(ctx context.Context) *Info {
+	info, _ := ctx.Value(infoKey{}).(*Info)
+	return info
+}
 
 // correlationRe is what an inbound X-Correlation-ID / X-Request-ID must match
 // to be reused (http-api.md §4 note 29).
@@ -50,26 +61,39 @@ func newUUID() string {
 	return uuid.UUID(b).String()
 }
 
-// WithCorrelationID returns ctx carrying id.
+// WithCorrelationID returns ctx carrying id (and any client IP it had).
 func WithCorrelationID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, correlationKey, id)
+	info := Info{CorrelationID: id}
+	if old := infoFrom(ctx); old != nil {
+		info.ClientIP = old.ClientIP
+	}
+	return WithInfo(ctx, &info)
 }
 
 // CorrelationID returns the request's correlation id, if any.
 func CorrelationID(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(correlationKey).(string)
-	return id, ok
+	if info := infoFrom(ctx); info != nil && info.CorrelationID != "" {
+		return info.CorrelationID, true
+	}
+	return "", false
 }
 
-// WithClientIP returns ctx carrying the resolved client address.
+// WithClientIP returns ctx carrying the resolved client address (and any
+// correlation id it had).
 func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
-	return context.WithValue(ctx, clientIPKey, ip)
+	info := Info{ClientIP: ip}
+	if old := infoFrom(ctx); old != nil {
+		info.CorrelationID = old.CorrelationID
+	}
+	return WithInfo(ctx, &info)
 }
 
 // ClientIP returns the client address resolved by the server (see Proxies).
 func ClientIP(ctx context.Context) (netip.Addr, bool) {
-	ip, ok := ctx.Value(clientIPKey).(netip.Addr)
-	return ip, ok
+	if info := infoFrom(ctx); info != nil && info.ClientIP.IsValid() {
+		return info.ClientIP, true
+	}
+	return netip.Addr{}, false
 }
 
 // Proxies resolves client addresses: X-Forwarded-For is honoured only when
