@@ -6,7 +6,9 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +49,40 @@ type Metrics struct {
 	EmailDeliveryLatency    *prometheus.HistogramVec // category, result
 	HTTPRequests            *prometheus.CounterVec   // method, route, status (Go addition)
 	HTTPRequestDuration     *prometheus.HistogramVec // method, route (Go addition)
+
+	httpMu     sync.RWMutex
+	httpSeries map[httpKey]httpSeries
+}
+
+type httpKey struct {
+	method, route string
+	status        int
+}
+
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// ObserveHTTP records one response. The series of each method, route and
+// status are looked up once and kept, so the hot path neither hashes label
+// values nor allocates.
+func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration) {
+	k := httpKey{method, route, status}
+	m.httpMu.RLock()
+	sr, ok := m.httpSeries[k]
+	m.httpMu.RUnlock()
+	if !ok {
+		sr = httpSeries{
+			requests: m.HTTPRequests.WithLabelValues(method, route, strconv.Itoa(status)),
+			duration: m.HTTPRequestDuration.WithLabelValues(method, route),
+		}
+		m.httpMu.Lock()
+		m.httpSeries[k] = sr
+		m.httpMu.Unlock()
+	}
+	sr.requests.Inc()
+	sr.duration.Observe(d.Seconds())
 }
 
 // New builds the registry with every family registered. Labelled families
@@ -84,6 +120,7 @@ func New() *Metrics {
 		EmailDeliveryLatency:    f.histogramVec("email_delivery_latency_seconds", "Transactional email send latency.", "category", "result"),
 		HTTPRequests:            f.counterVec("http_requests_total", "HTTP responses by route and status.", "method", "route", "status"),
 		HTTPRequestDuration:     f.histogramVec("http_request_duration_seconds", "HTTP handler latency by route.", "method", "route"),
+		httpSeries:              map[httpKey]httpSeries{},
 	}
 	return m
 }

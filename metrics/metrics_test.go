@@ -125,3 +125,25 @@ func counterValue(t *testing.T, c writer) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func TestObserveHTTP(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	for range 3 {
+		m.ObserveHTTP("GET", "GET /health", 200, 2*time.Millisecond)
+	}
+	m.ObserveHTTP("GET", "GET /health", 503, time.Second)
+	var buf bytes.Buffer
+	if _, err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`http_requests_total{method="GET",route="GET /health",status="200"} 3`,
+		`http_requests_total{method="GET",route="GET /health",status="503"} 1`,
+		`http_request_duration_seconds_count{method="GET",route="GET /health"} 4`,
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}

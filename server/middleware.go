@@ -67,6 +67,13 @@ func (w *recordWriter) Flush() {
 // Unwrap gives http.ResponseController the real writer.
 func (w *recordWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// exchange is the per-request state observe allocates, in one piece.
+type exchange struct {
+	rw   recordWriter
+	slot slot
+	info request.Info
+}
+
 // observe is the outermost layer: correlation id, client IP, one access log
 // line per request and the HTTP metrics (spec cli-config-ops.md §8.3).
 func (s *Server) observe(next http.Handler) http.Handler {
@@ -74,10 +81,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := request.CorrelationIDFrom(r.Header)
 		w.Header()["X-Correlation-Id"] = []string{id} // = Set("X-Correlation-ID"), without canonicalising
-		sl := &slot{rules: s.rules}
+		// one allocation for all per-request state
+		ex := &exchange{
+			rw:   recordWriter{ResponseWriter: w, start: start},
+			slot: slot{rules: s.rules},
+			info: request.Info{CorrelationID: id, ClientIP: s.proxies.ClientIP(r, false)},
+		}
+		sl, rw := &ex.slot, &ex.rw
 		ctx := context.WithValue(r.Context(), slotKey{}, sl)
-		ctx = request.WithInfo(ctx, &request.Info{CorrelationID: id, ClientIP: s.proxies.ClientIP(r, false)})
-		rw := &recordWriter{ResponseWriter: w, start: start}
+		ctx = request.WithInfo(ctx, &ex.info)
 		next.ServeHTTP(rw, r.WithContext(ctx))
 
 		status := rw.status
@@ -102,9 +114,19 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.metrics.HTTPRequests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
-		s.metrics.HTTPRequestDuration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+		s.metrics.ObserveHTTP(methodLabel(r.Method), route, status, elapsed)
 	})
+}
+
+// methodLabel keeps the metric's method label to the methods routes use, so
+// a client inventing methods cannot grow the series without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // recoverPanics turns a panic into the 500 envelope (http-api.md §4 note 28),
@@ -235,6 +257,11 @@ func (s *Server) trustedHosts(next http.Handler) http.Handler {
 
 // hostOnly strips the port, handling bracketed IPv6 literals.
 func hostOnly(hostport string) string {
+	if i := strings.IndexByte(hostport, ':'); i < 0 {
+		return hostport
+	} else if !strings.Contains(hostport[i+1:], ":") {
+		return hostport[:i] // host:port, the common case, without SplitHostPort's allocation
+	}
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		return h
 	}
