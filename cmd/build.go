@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // openStore connects to DATABASE_URL and turns the usual failures into one
 // line that says what to do.
-func openStore(ctx context.Context, s config.Settings, dir string) (*store.Store, error) {
+func openStore(ctx context.Context, s config.Settings, dir string, log *slog.Logger) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Options{
 		URL:           s.DatabaseURL,
 		Dir:           dir,
@@ -23,6 +24,8 @@ func openStore(ctx context.Context, s config.Settings, dir string) (*store.Store
 		MaxOverflow:   s.DatabaseMaxOverflow,
 		Recycle:       s.DatabasePoolRecycle,
 		HealthTimeout: s.DatabaseHealthTimeout,
+		Echo:          s.DatabaseEcho,
+		Log:           log,
 	})
 	switch {
 	case errors.Is(err, store.ErrBadURL):

@@ -56,7 +56,7 @@ func migrateCommand(g *globals, use, short string, fn migrateFunc) *cobra.Comman
 			if err != nil {
 				return err
 			}
-			st, err := openStore(c.Context(), s, g.env.dir)
+			st, err := openStore(c.Context(), s, g.env.dir, nil)
 			if err != nil {
 				return err
 			}

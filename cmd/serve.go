@@ -76,7 +76,7 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 		return err
 	}
 
-	st, err := openStore(ctx, s, dir)
+	st, err := openStore(ctx, s, dir, log)
 	if err != nil {
 		return err
 	}

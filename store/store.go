@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,11 @@ type Options struct {
 	MaxOverflow   int           // DATABASE_MAX_OVERFLOW: extra connections beyond PoolSize
 	Recycle       time.Duration // DATABASE_POOL_RECYCLE: max connection lifetime
 	HealthTimeout time.Duration // DATABASE_HEALTH_TIMEOUT: the connectivity check at open and readiness
+
+	// Echo (DATABASE_ECHO) logs every statement with its duration to Log;
+	// arguments are never logged (they hold secrets and hashes).
+	Echo bool
+	Log  *slog.Logger
 }
 
 // querier is what both *sql.DB and *sql.Tx offer; repositories use it so the
@@ -40,6 +46,7 @@ type Store struct {
 	db     *sql.DB
 	q      querier
 	tx     *sql.Tx
+	echo   *slog.Logger // nil unless DATABASE_ECHO
 	d      dialect
 	target config.DatabaseTarget
 	health time.Duration
@@ -79,6 +86,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.SetMaxIdleConns(8)
 	}
 	s := &Store{db: db, q: db, d: d, target: target, health: o.HealthTimeout}
+	if o.Echo && o.Log != nil {
+		s.echo = o.Log.With("logger", "sql")
+		s.q = echoQuerier{q: db, log: s.echo}
+	}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -129,6 +140,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	defer tx.Rollback() // no-op after Commit; also runs when fn panics
 	bound := *s
 	bound.q, bound.tx = tx, tx
+	if s.echo != nil {
+		bound.q = echoQuerier{q: tx, log: s.echo}
+	}
 	if err := fn(&bound); err != nil {
 		return err
 	}
@@ -142,4 +156,29 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 // line) so the CLI prints one line.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// echoQuerier logs each statement (DATABASE_ECHO).
+type echoQuerier struct {
+	q   querier
+	log *slog.Logger
+}
+
+func (e echoQuerier) done(ctx context.Context, query string, start time.Time) {
+	e.log.InfoContext(ctx, "sql", "query", query, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+}
+
+func (e echoQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer e.done(ctx, query, time.Now())
+	return e.q.ExecContext(ctx, query, args...)
+}
+
+func (e echoQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	defer e.done(ctx, query, time.Now())
+	return e.q.QueryContext(ctx, query, args...)
+}
+
+func (e echoQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	defer e.done(ctx, query, time.Now())
+	return e.q.QueryRowContext(ctx, query, args...)
 }

@@ -1,8 +1,12 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +118,32 @@ func TestTimesRoundTripAndSort(t *testing.T) {
 			t.Errorf("NULL time = %v, %v; want nil", verified, err)
 		}
 	})
+}
+
+func TestEchoLogsStatementsNotArguments(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	s, err := store.Open(t.Context(), store.Options{
+		URL: "sqlite:///" + filepath.Join(t.TempDir(), "echo.db"), Echo: true, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(t.Context(), func(tx *store.Store) error {
+		return insertTenant(t.Context(), tx, "secret-slug", time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"query":"INSERT INTO tenant_accounts`) {
+		t.Errorf("the insert inside a transaction was not echoed:\n%s", buf.String())
+	}
+	if strings.Contains(buf.String(), "secret-slug") {
+		t.Errorf("an argument was logged:\n%s", buf.String())
+	}
 }
