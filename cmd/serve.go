@@ -16,6 +16,7 @@ import (
 	"agentplane/keys"
 	"agentplane/metrics"
 	"agentplane/server"
+	"agentplane/server/auth"
 	"agentplane/server/ops"
 	"agentplane/server/request"
 	"agentplane/store"
@@ -111,13 +112,19 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 	if err != nil {
 		return err
 	}
+	authz, err := auth.NewAuthorizer(auth.AuthorizerDeps{
+		Keys: km, Issuer: s.AppName, Audience: s.AuthAudience, RequireVerification: s.RequireEmailVerification,
+	})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Deps{
 		Options: server.Options{
 			Title: s.AppName, Version: s.AppVersion, Description: s.AppDescription, Debug: s.Debug,
 			AllowedOrigins: s.AllowedOrigins, AllowedMethods: s.AllowedMethods, AllowedHeaders: s.AllowedHeaders,
 			AllowedHosts: s.EffectiveAllowedHosts(), TrustedProxies: s.TrustedProxyCIDRs,
 		},
-		Log: log, Metrics: m, Ops: opsSvc,
+		Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz,
 	})
 	if err != nil {
 		return err

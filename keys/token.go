@@ -36,13 +36,14 @@ type VerifyOptions struct {
 type Claims struct {
 	Subject       string      `json:"sub"`
 	TenantID      string      `json:"tenant_id"`
-	Roles         []string    `json:"roles"`
-	Scope         string      `json:"scope"`
+	Roles         StringList  `json:"roles"`
+	Scope         ScopeClaim  `json:"scope"`
+	Scopes        StringList  `json:"scopes"`
 	TokenUse      string      `json:"token_use"`
 	Issuer        string      `json:"iss"`
 	Audience      Audience    `json:"aud"`
 	JTI           string      `json:"jti"`
-	EmailVerified bool        `json:"email_verified"`
+	EmailVerified *bool       `json:"email_verified"` // nil: the claim is absent (legacy grace)
 	SessionID     string      `json:"sid"`
 	Account       string      `json:"account"`
 	Fingerprint   string      `json:"fingerprint"`
@@ -61,20 +62,38 @@ func (c Claims) Map() (map[string]any, error) {
 	return m, err
 }
 
-// Audience is the aud claim, a string or an array of strings on the wire.
-type Audience []string
+// StringList is a claim that is a string or an array of strings on the wire
+// (aud, roles, scopes).
+type StringList []string
+
+// Audience is the aud claim.
+type Audience = StringList
 
 // UnmarshalJSON accepts a string or an array of strings.
-func (a *Audience) UnmarshalJSON(b []byte) error {
+func (a *StringList) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*a = Audience{s}
+		*a = StringList{s}
 		return nil
 	}
 	return json.Unmarshal(b, (*[]string)(a))
+}
+
+// ScopeClaim is the scope claim: space-separated on the wire, or an array,
+// which is read as its items joined with spaces (spec: http-api.md §1.6.1).
+type ScopeClaim string
+
+// UnmarshalJSON accepts a string or an array of strings.
+func (s *ScopeClaim) UnmarshalJSON(b []byte) error {
+	var l StringList
+	if err := l.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*s = ScopeClaim(strings.Join(l, " "))
+	return nil
 }
 
 // NumericDate is a JWT time claim: integer Unix seconds on the wire; the zero value is "absent".

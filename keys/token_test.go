@@ -117,8 +117,8 @@ func TestVerifyClaims(t *testing.T) {
 	}
 	want := newAccess(t0)
 	if c.Subject != want.Sub || c.TenantID != want.TenantID || !slices.Equal(c.Roles, want.Roles) ||
-		c.Scope != want.Scope || c.TokenUse != "access" || c.Issuer != issuer ||
-		!slices.Equal(c.Audience, keys.Audience(want.Aud)) || c.JTI != want.JTI || !c.EmailVerified ||
+		string(c.Scope) != want.Scope || c.TokenUse != "access" || c.Issuer != issuer ||
+		!slices.Equal(c.Audience, keys.Audience(want.Aud)) || c.JTI != want.JTI || c.EmailVerified == nil || !*c.EmailVerified ||
 		c.SessionID != want.SID || c.KID != referenceActive {
 		t.Errorf("claims = %+v", c)
 	}

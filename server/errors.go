@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"agentplane/server/auth"
 	"agentplane/server/ops"
 )
 
@@ -74,6 +75,17 @@ func baseRules() []Rule {
 	return []Rule{
 		{Err: ops.ErrNotReady, Status: http.StatusServiceUnavailable},
 		{Err: ops.ErrMetricsAuth, Status: http.StatusUnauthorized, Detail: "Not authenticated", Headers: bearerChallenge},
+		// auth kinds; the detail is the error's own (spec: http-api.md §2.3)
+		{Err: auth.ErrUnauthenticated, Status: http.StatusUnauthorized, Headers: bearerChallenge},
+		{Err: auth.ErrUnauthorized, Status: http.StatusUnauthorized},
+		{Err: auth.ErrForbidden, Status: http.StatusForbidden},
+		{Err: auth.ErrInvalid, Status: http.StatusBadRequest},
+		{Err: auth.ErrNotFound, Status: http.StatusNotFound},
+		{Err: auth.ErrConflict, Status: http.StatusConflict},
+		{Err: auth.ErrLocked, Status: http.StatusLocked},
+		{Err: auth.ErrThrottled, Status: http.StatusTooManyRequests},
+		{Err: auth.ErrUnavailable, Status: http.StatusServiceUnavailable},
+		{Err: auth.ErrUpstream, Status: http.StatusBadGateway},
 	}
 }
 

@@ -40,6 +40,7 @@ func errorEnv(t *testing.T) *servertest.Env {
 	type in struct {
 		Kind string `path:"kind"`
 	}
+	env.Allow("test-error")
 	huma.Register(env.Server.API(), huma.Operation{
 		OperationID: "test-error", Method: http.MethodGet, Path: "/t/err/{kind}",
 	}, func(_ context.Context, i *in) (*struct{}, error) {

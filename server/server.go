@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"agentplane/metrics"
+	"agentplane/server/auth"
 	"agentplane/server/ops"
 	"agentplane/server/request"
 )
@@ -39,6 +40,8 @@ type Deps struct {
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	Ops     *ops.Service
+	// Authorizer enforces auth.Policy on every operation.
+	Authorizer *auth.Authorizer
 	// Rules map domain errors to HTTP answers (areas add theirs).
 	Rules []Rule
 }
@@ -56,8 +59,8 @@ type Server struct {
 
 // New builds the API and registers every area's operations.
 func New(d Deps) (*Server, error) {
-	if d.Log == nil || d.Metrics == nil || d.Ops == nil {
-		return nil, errors.New("server: Log, Metrics and Ops are required")
+	if d.Log == nil || d.Metrics == nil || d.Ops == nil || d.Authorizer == nil {
+		return nil, errors.New("server: Log, Metrics, Ops and Authorizer are required")
 	}
 	installErrorHook()
 	s := &Server{
@@ -75,6 +78,7 @@ func New(d Deps) (*Server, error) {
 		cfg.DocsPath = "/docs"
 	}
 	s.api = humago.New(exactRoot{mux}, cfg)
+	s.api.UseMiddleware(d.Authorizer.Middleware(s.api))
 	ops.Register(s.api, d.Ops)
 
 	s.handler = s.observe(s.recoverPanics(s.cors(s.trustedHosts(s.route(mux)))))

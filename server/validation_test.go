@@ -35,6 +35,7 @@ type widgetOutput struct {
 func validationEnv(t *testing.T) *servertest.Env {
 	env := servertest.New(t)
 	ok := func() *widgetOutput { o := &widgetOutput{}; o.Body.OK = true; return o }
+	env.Allow("test-create-widget", "test-get-widget")
 	huma.Register(env.Server.API(), huma.Operation{
 		OperationID: "test-create-widget", Method: http.MethodPost, Path: "/t/widgets",
 	}, func(context.Context, *createWidgetInput) (*widgetOutput, error) { return ok(), nil })

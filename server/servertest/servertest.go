@@ -5,6 +5,7 @@
 package servertest
 
 import (
+	"maps"
 	"bufio"
 	"bytes"
 	"context"
@@ -26,6 +27,7 @@ import (
 	"agentplane/keys"
 	"agentplane/metrics"
 	"agentplane/server"
+	"agentplane/server/auth"
 	"agentplane/server/ops"
 	"agentplane/server/request"
 	"agentplane/store"
@@ -129,6 +131,8 @@ type Env struct {
 	Config   Config
 	Log      *slog.Logger
 	logLines *lockedBuffer
+	// Policy is this server's copy of auth.Policy; see Allow.
+	Policy map[string]auth.Access
 }
 
 // New builds an Env; resources are released in tb.Cleanup.
@@ -175,13 +179,28 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatalf("servertest: ops: %v", err)
 	}
-	srv, err := server.New(server.Deps{Options: cfg.Options, Log: log, Metrics: m, Ops: opsSvc, Rules: cfg.Rules})
+	policy := maps.Clone(auth.Policy)
+	authz, err := auth.NewAuthorizer(auth.AuthorizerDeps{
+		Keys: km, Issuer: AppName, Audience: Audience, RequireVerification: true, Policy: policy,
+	})
+	if err != nil {
+		tb.Fatalf("servertest: authorizer: %v", err)
+	}
+	srv, err := server.New(server.Deps{Options: cfg.Options, Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz, Rules: cfg.Rules})
 	if err != nil {
 		tb.Fatalf("servertest: server: %v", err)
 	}
 	return &Env{
 		Handler: srv, Server: srv, Manager: km, Keys: ks, Store: st, Redis: rd, Metrics: m, Ops: opsSvc,
-		Clock: clock, Config: cfg, Log: log, logLines: buf,
+		Clock: clock, Config: cfg, Log: log, logLines: buf, Policy: policy,
+	}
+}
+
+// Allow makes test operations registered on Server.API() public; every
+// operation needs a Policy entry or the authorizer refuses it.
+func (e *Env) Allow(operationIDs ...string) {
+	for _, id := range operationIDs {
+		e.Policy[id] = auth.Access{Public: true}
 	}
 }
 
