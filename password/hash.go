@@ -23,8 +23,9 @@ const (
 	V3 = "v3" // bcrypt of base64(HMAC-SHA256(pepper, password)) (spec: §18.3 note 17)
 )
 
-// DefaultCost is the reference's bcrypt cost.
-const DefaultCost = bcrypt.DefaultCost
+// DefaultCost is the reference's bcrypt cost (passlib's default). Go's bcrypt.DefaultCost
+// is 10, so it is not used.
+const DefaultCost = 12
 
 // maxBcryptInput is the number of bytes bcrypt reads; passlib silently ignored the rest
 // and Go's bcrypt refuses longer inputs, so legacy inputs are truncated to it.

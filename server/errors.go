@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -10,6 +11,7 @@ import (
 
 	"agentplane/server/auth"
 	"agentplane/server/ops"
+	"agentplane/store"
 )
 
 // Envelope is the error body of spec http-api.md §1.3 (and, with a list in
@@ -65,6 +67,8 @@ type Rule struct {
 	Status  int
 	Detail  string
 	Headers http.Header
+	// HeadersFor, when set, computes the headers from the error (Retry-After).
+	HeadersFor func(error) http.Header
 }
 
 // bearerChallenge is the header of every bearer 401 (spec: http-api.md §1.3).
@@ -86,7 +90,17 @@ func baseRules() []Rule {
 		{Err: auth.ErrThrottled, Status: http.StatusTooManyRequests},
 		{Err: auth.ErrUnavailable, Status: http.StatusServiceUnavailable},
 		{Err: auth.ErrUpstream, Status: http.StatusBadGateway},
+		{Err: store.ErrRateLimited, Status: http.StatusTooManyRequests, HeadersFor: retryAfter},
 	}
+}
+
+// retryAfter is the Retry-After header of a rate-limit refusal (http-api.md §1.7).
+func retryAfter(err error) http.Header {
+	var rl *store.RateLimitError
+	if !errors.As(err, &rl) {
+		return nil
+	}
+	return http.Header{"Retry-After": {strconv.Itoa(rl.RetryAfterSeconds())}}
 }
 
 // errorHook is installed into huma's package-level constructors exactly once;
@@ -156,7 +170,11 @@ func fromError(rules []Rule, err error) *Envelope {
 			if errors.As(err, &pd) {
 				detail = pd.PublicDetail()
 			}
-			e := NewEnvelope(r.Status, detail, r.Headers)
+			headers := r.Headers
+			if r.HeadersFor != nil {
+				headers = r.HeadersFor(err)
+			}
+			e := NewEnvelope(r.Status, detail, headers)
 			e.cause = err
 			return e
 		}

@@ -42,6 +42,7 @@ type Deps struct {
 	Ops     *ops.Service
 	// Authorizer enforces auth.Policy on every operation.
 	Authorizer *auth.Authorizer
+	Auth       *auth.Service
 	// Rules map domain errors to HTTP answers (areas add theirs).
 	Rules []Rule
 }
@@ -59,8 +60,8 @@ type Server struct {
 
 // New builds the API and registers every area's operations.
 func New(d Deps) (*Server, error) {
-	if d.Log == nil || d.Metrics == nil || d.Ops == nil || d.Authorizer == nil {
-		return nil, errors.New("server: Log, Metrics, Ops and Authorizer are required")
+	if d.Log == nil || d.Metrics == nil || d.Ops == nil || d.Authorizer == nil || d.Auth == nil {
+		return nil, errors.New("server: Log, Metrics, Ops, Authorizer and Auth are required")
 	}
 	installErrorHook()
 	s := &Server{
@@ -71,6 +72,9 @@ func New(d Deps) (*Server, error) {
 	cfg := huma.DefaultConfig(d.Options.Title, d.Options.Version)
 	cfg.Info.Description = d.Options.Description
 	cfg.CreateHooks = nil // no $schema links in bodies (STYLE §4)
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearerAuth": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
 	cfg.OpenAPIPath = "/openapi"
 	cfg.SchemasPath = ""
 	cfg.DocsPath = ""
@@ -80,6 +84,8 @@ func New(d Deps) (*Server, error) {
 	s.api = humago.New(exactRoot{mux}, cfg)
 	s.api.UseMiddleware(d.Authorizer.Middleware(s.api))
 	ops.Register(s.api, d.Ops)
+	auth.Register(s.api, d.Auth)
+	auth.RegisterFlows(s.api, d.Auth)
 
 	s.handler = s.observe(s.recoverPanics(s.cors(s.trustedHosts(s.route(mux)))))
 	return s, nil

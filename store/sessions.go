@@ -62,12 +62,13 @@ ON CONFLICT (id) DO UPDATE SET
     revoked_reason = NULL`
 	sessionsNoNewLocation = `excluded.location_city IS NULL AND excluded.location_region IS NULL AND excluded.location_country IS NULL`
 
-	// $2: tenant or NULL for all; $3: 1 to include revoked sessions.
+	// $2: 1 = only tenant $3; $4: 1 = revoked sessions too. (Flags, not "$3
+	// IS NULL": Postgres cannot type a parameter only tested for NULL.)
 	sessionsListWhere = ` FROM user_sessions
-WHERE user_id = $1 AND ($2 IS NULL OR tenant_id = $2) AND ($3 = 1 OR revoked_at IS NULL)`
+WHERE user_id = $1 AND ($2 = 0 OR tenant_id = $3) AND ($4 = 1 OR revoked_at IS NULL)`
 	qSessionsCount = `SELECT count(*)` + sessionsListWhere
 	qSessionsList  = `SELECT ` + sessionColumns + sessionsListWhere + `
-ORDER BY last_seen_at DESC NULLS LAST, created_at DESC, id DESC LIMIT $4 OFFSET $5`
+ORDER BY last_seen_at DESC NULLS LAST, created_at DESC, id DESC LIMIT $5 OFFSET $6`
 
 	qSessionsGet    = `SELECT ` + sessionColumns + ` FROM user_sessions WHERE user_id = $1 AND id = $2`
 	qSessionsRevoke = `UPDATE user_sessions SET revoked_at = $2, revoked_reason = $3, updated_at = $2
@@ -98,16 +99,13 @@ func (ss Sessions) ListForUser(ctx context.Context, userID string, f SessionFilt
 	if !ok || !okT {
 		return nil, 0, nil // nothing matches an id that is not a UUID
 	}
-	revoked := 0
-	if f.IncludeRevoked {
-		revoked = 1
-	}
+	args := []any{userID, flag(tenant != nil), tenant, flag(f.IncludeRevoked)}
 	var total int
-	if err := ss.s.q.QueryRowContext(ctx, qSessionsCount, userID, tenant, revoked).Scan(&total); err != nil {
+	if err := ss.s.q.QueryRowContext(ctx, qSessionsCount, args...).Scan(&total); err != nil {
 		return nil, 0, ss.s.d.classify(err, "count sessions")
 	}
 	limit, offset := page(f.Limit, f.Offset)
-	rows, err := ss.s.q.QueryContext(ctx, qSessionsList, userID, tenant, revoked, limit, offset)
+	rows, err := ss.s.q.QueryContext(ctx, qSessionsList, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, ss.s.d.classify(err, "list sessions")
 	}

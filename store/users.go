@@ -221,8 +221,8 @@ const (
 	qTenantsSlugTaken = `SELECT EXISTS (SELECT 1 FROM tenant_accounts WHERE slug = $1)`
 	qTenantsByID      = `SELECT id, slug, name, created_at FROM tenant_accounts WHERE id = $1`
 
-	membershipColumns  = `id, user_id, tenant_id, role, created_at`
-	qTenantsAddMember  = `INSERT INTO tenant_user_memberships (` + membershipColumns + `) VALUES ($1, $2, $3, $4, $5)`
+	membershipColumns     = `id, user_id, tenant_id, role, created_at`
+	qTenantsAddMember     = `INSERT INTO tenant_user_memberships (` + membershipColumns + `) VALUES ($1, $2, $3, $4, $5)`
 	qTenantsMembershipsOf = `SELECT ` + membershipColumns + ` FROM tenant_user_memberships
 WHERE user_id = $1 ORDER BY created_at, id`
 	qTenantsMembership = `SELECT ` + membershipColumns + ` FROM tenant_user_memberships

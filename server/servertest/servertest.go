@@ -5,13 +5,13 @@
 package servertest
 
 import (
-	"maps"
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -23,9 +23,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
 
+	"agentplane/config"
 	"agentplane/keys"
+	"agentplane/mail"
 	"agentplane/metrics"
+	"agentplane/password"
 	"agentplane/server"
 	"agentplane/server/auth"
 	"agentplane/server/ops"
@@ -70,6 +74,9 @@ func (c *Clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // Config is what an Option may change before the server is built.
 type Config struct {
+	// Settings are the auth settings (defaults of config.Load with an empty
+	// environment; options may change them).
+	Settings     config.Settings
 	Options      server.Options
 	Rules        []server.Rule
 	MetricsToken string
@@ -91,6 +98,11 @@ func WithRules(rules ...server.Rule) Option {
 
 // WithMetricsToken sets METRICS_TOKEN.
 func WithMetricsToken(token string) Option { return func(c *Config) { c.MetricsToken = token } }
+
+// WithSettings edits the settings the auth area runs with.
+func WithSettings(edit func(*config.Settings)) Option {
+	return func(c *Config) { edit(&c.Settings) }
+}
 
 // WithoutLogs disables logging, so a benchmark can tell the cost of the
 // access log line from the rest of the stack.
@@ -133,12 +145,17 @@ type Env struct {
 	logLines *lockedBuffer
 	// Policy is this server's copy of auth.Policy; see Allow.
 	Policy map[string]auth.Access
+	Auth   *auth.Service
 }
 
 // New builds an Env; resources are released in tb.Cleanup.
 func New(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
-	cfg := Config{Options: DefaultOptions(), JWKSMaxAge: 300 * time.Second}
+	defaults, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		tb.Fatalf("servertest: settings: %v", err)
+	}
+	cfg := Config{Options: DefaultOptions(), JWKSMaxAge: 300 * time.Second, Settings: defaults}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -155,7 +172,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	}
 
 	st := storetest.SQLite(tb)
-	rd, _ := storetest.Redis(tb)
+	rd, redisPrefix := storetest.Redis(tb)
 	m := metrics.New()
 
 	ks := keys.FileStorage{Path: filepath.Join(tb.TempDir(), "keys", "keyset.json")}
@@ -186,13 +203,27 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatalf("servertest: authorizer: %v", err)
 	}
-	srv, err := server.New(server.Deps{Options: cfg.Options, Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz, Rules: cfg.Rules})
+	hasher, err := password.NewHasher("test-pepper", bcrypt.MinCost, 4)
+	if err != nil {
+		tb.Fatalf("servertest: hasher: %v", err)
+	}
+	settings := cfg.Settings
+	authSvc, err := auth.New(auth.Deps{
+		Settings: settings, Store: st, State: store.NewAuthState(rd, redisPrefix),
+		Limiter: store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log), Keys: km, Hasher: hasher,
+		Mail: mail.NewLog(log, true), Metrics: m, Log: log, Now: clock.Now,
+	})
+	if err != nil {
+		tb.Fatalf("servertest: auth: %v", err)
+	}
+	srv, err := server.New(server.Deps{Options: cfg.Options, Log: log, Metrics: m, Ops: opsSvc,
+		Authorizer: authz, Auth: authSvc, Rules: cfg.Rules})
 	if err != nil {
 		tb.Fatalf("servertest: server: %v", err)
 	}
 	return &Env{
 		Handler: srv, Server: srv, Manager: km, Keys: ks, Store: st, Redis: rd, Metrics: m, Ops: opsSvc,
-		Clock: clock, Config: cfg, Log: log, logLines: buf, Policy: policy,
+		Clock: clock, Config: cfg, Log: log, logLines: buf, Policy: policy, Auth: authSvc,
 	}
 }
 

@@ -1,0 +1,135 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"agentplane/keys"
+	"agentplane/store"
+)
+
+// reuseGrace separates a concurrent-tab race from a stolen token: a rotated
+// token presented again within it is only refused (§18.2 note 13).
+const reuseGrace = 30 * time.Second
+
+const msgRevoked = "Refresh token has been revoked or expired."
+
+// Refresh rotates a person's refresh token, or exchanges a service
+// account's for an access token (spec: auth-and-keys.md §8.4, §18.2 note 13,
+// §18.5 note 33).
+func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionResponse, error) {
+	claims, err := s.verifyRefresh(ctx, token, false, ErrUnauthorized)
+	if err != nil {
+		return SessionResponse{}, err
+	}
+	if strings.HasPrefix(claims.Subject, "service-account:") {
+		return s.exchangeServiceToken(ctx, token, claims)
+	}
+	userID, ok := strings.CutPrefix(claims.Subject, "user:")
+	if _, err := uuid.Parse(userID); !ok || err != nil {
+		return SessionResponse{}, fail(ErrUnauthorized, "Refresh token subject is malformed.")
+	}
+	if claims.TenantID == "" {
+		return SessionResponse{}, fail(ErrUnauthorized, "Refresh token missing tenant identifier.")
+	}
+	if claims.JTI == "" {
+		return SessionResponse{}, fail(ErrUnauthorized, "Refresh token missing jti claim.")
+	}
+	sid := claims.SessionID
+	if _, err := uuid.Parse(sid); err != nil {
+		sid = uuid.NewString()
+	}
+	client, err := NewClient(s.secrets, c.IP, c.UserAgent, s.now())
+	if err != nil {
+		return SessionResponse{}, err
+	}
+	var resp SessionResponse
+	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
+		row, err := tx.RefreshTokens().Rotate(ctx, claims.JTI, s.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return errReused
+		}
+		if err != nil {
+			return err
+		}
+		if row.Account != claims.Subject {
+			return fail(ErrUnauthorized, msgRevoked)
+		}
+		u, m, err := s.refreshable(ctx, tx, userID, claims.TenantID)
+		if err != nil {
+			return err
+		}
+		resp, err = s.issuePair(ctx, tx, u, m, sid, client)
+		return err
+	})
+	if errors.Is(err, errReused) {
+		return SessionResponse{}, s.reuse(ctx, claims)
+	}
+	return resp, err
+}
+
+// errReused leaves the rotation transaction when the token was not active.
+var errReused = errors.New("auth: refresh token not active")
+
+// reuse answers a refresh with a token that is no longer active; a token
+// rotated more than reuseGrace ago is treated as stolen and its whole
+// session family is revoked (§18.2 note 13).
+func (s *Service) reuse(ctx context.Context, claims keys.Claims) error {
+	row, err := s.d.Store.RefreshTokens().ByJTI(ctx, claims.JTI)
+	if err != nil || row.RevokedAt == nil || row.RevokedReason != "rotated" || row.SessionID == "" ||
+		s.now().Sub(*row.RevokedAt) <= reuseGrace {
+		return fail(ErrUnauthorized, msgRevoked)
+	}
+	now := s.now()
+	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
+		if _, err := tx.RefreshTokens().RevokeSession(ctx, row.SessionID, "refresh_reuse_detected", now); err != nil {
+			return err
+		}
+		_, err := tx.Sessions().Revoke(ctx, row.SessionID, "refresh_reuse_detected", now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.event(ctx, slog.LevelWarn, "auth.refresh_reuse", slog.String("session_id", row.SessionID), slog.String("account", row.Account))
+	return fail(ErrUnauthorized, msgRevoked)
+}
+
+// refreshable loads the user and membership a refresh acts for and applies
+// the status rules of §7.1 step 4 (no password, no IP check).
+func (s *Service) refreshable(ctx context.Context, tx *store.Store, userID, tenantID string) (store.User, store.Membership, error) {
+	u, err := tx.Users().ByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, store.Membership{}, fail(ErrUnauthorized, msgUnknownUser)
+	}
+	if err != nil {
+		return u, store.Membership{}, err
+	}
+	m, err := tx.Tenants().Membership(ctx, userID, tenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, m, fail(ErrUnauthorized, msgNotMember)
+	}
+	if err != nil {
+		return u, m, err
+	}
+	switch u.Status {
+	case statusDisabled:
+		return u, m, fail(ErrForbidden, msgUserDisabled)
+	case statusPending:
+		return u, m, fail(ErrForbidden, msgUserPending)
+	case statusLocked:
+		locked, err := s.d.State.UserLocked(ctx, u.ID)
+		if err != nil {
+			return u, m, err
+		}
+		if locked {
+			return u, m, fail(ErrLocked, msgAccountLocked)
+		}
+	}
+	return u, m, nil
+}
