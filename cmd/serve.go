@@ -14,7 +14,9 @@ import (
 
 	"agentplane/config"
 	"agentplane/keys"
+	"agentplane/mail"
 	"agentplane/metrics"
+	"agentplane/password"
 	"agentplane/server"
 	"agentplane/server/auth"
 	"agentplane/server/ops"
@@ -118,13 +120,17 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 	if err != nil {
 		return err
 	}
+	authSvc, err := newAuthService(s, st, rd, km, m, log)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Deps{
 		Options: server.Options{
 			Title: s.AppName, Version: s.AppVersion, Description: s.AppDescription, Debug: s.Debug,
 			AllowedOrigins: s.AllowedOrigins, AllowedMethods: s.AllowedMethods, AllowedHeaders: s.AllowedHeaders,
 			AllowedHosts: s.EffectiveAllowedHosts(), TrustedProxies: s.TrustedProxyCIDRs,
 		},
-		Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz,
+		Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz, Auth: authSvc,
 	})
 	if err != nil {
 		return err
@@ -225,4 +231,25 @@ func startKeys(ctx context.Context, s config.Settings, dir string, m *metrics.Me
 		return nil, errors.New("No active signing key: run `agentplane keys rotate`.")
 	}
 	return km, nil
+}
+
+// newAuthService wires the auth area (spec: auth-and-keys.md).
+func newAuthService(s config.Settings, st *store.Store, rd *store.Redis, km *keys.Manager, m *metrics.Metrics, log *slog.Logger) (*auth.Service, error) {
+	hasher, err := password.NewHasher(s.AuthPasswordPepper.Reveal(), password.DefaultCost, 0)
+	if err != nil {
+		return nil, err
+	}
+	var sender mail.Sender = mail.NewLog(log.With("logger", "mail"), !s.Enforced())
+	if s.ResendEmailEnabled {
+		if sender, err = mail.NewResend(mail.ResendConfig{
+			BaseURL: s.ResendBaseURL, APIKey: s.ResendAPIKey.Reveal(), From: s.ResendDefaultFrom,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return auth.New(auth.Deps{
+		Settings: s, Store: st, State: store.NewAuthState(rd, ""),
+		Limiter: store.NewLimiter(rd, s.RateLimitKeyPrefix, "", log.With("logger", "ratelimit")),
+		Keys:    km, Hasher: hasher, Mail: sender, Metrics: m, Log: log,
+	})
 }
