@@ -11,6 +11,7 @@ import (
 
 	"agentplane/config"
 	"agentplane/keys"
+	"agentplane/server/auth"
 	"agentplane/store"
 )
 
@@ -54,12 +55,13 @@ func keyStorage(s config.Settings, dir string) (keys.Storage, error) {
 	return keys.FileStorage{Path: path}, nil
 }
 
-// builtinCatalogMaxTTL is the largest max_ttl_minutes of the built-in
-// service-account catalog (spec: auth-and-keys.md §13.1).
-const builtinCatalogMaxTTL = 43200 * time.Minute
-
 // rotationGrace is how long a retired key stays valid: the longest lifetime
-// a token signed by it can have (auth-and-keys.md §18.1 note 2).
-func rotationGrace(s config.Settings) time.Duration {
-	return max(s.AuthRefreshTokenTTL, s.AccessTokenTTL, builtinCatalogMaxTTL)
+// a token signed by it can have, including the service-account catalog's
+// (auth-and-keys.md §18.1 note 2).
+func rotationGrace(s config.Settings) (time.Duration, error) {
+	catalog, err := auth.LoadCatalog(s.ServiceAccountCatalogPath)
+	if err != nil {
+		return 0, err
+	}
+	return max(s.AuthRefreshTokenTTL, s.AccessTokenTTL, catalog.MaxTTL()), nil
 }

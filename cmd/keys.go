@@ -39,7 +39,9 @@ the key is compromised). --stage-next only publishes a new next key.`,
 			if err != nil {
 				return err
 			}
-			opt.Grace = rotationGrace(s)
+			if opt.Grace, err = rotationGrace(s); err != nil {
+				return err
+			}
 			res, err := keys.Rotate(c.Context(), st, opt)
 			if err != nil {
 				return err

@@ -22,6 +22,7 @@ import (
 	"agentplane/server/ops"
 	"agentplane/server/request"
 	"agentplane/store"
+	"agentplane/vault"
 )
 
 // serveFlags are serve's own flags; host and port override HOST and PORT.
@@ -247,8 +248,21 @@ func newAuthService(s config.Settings, st *store.Store, rd *store.Redis, km *key
 			return nil, err
 		}
 	}
+	catalog, err := auth.LoadCatalog(s.ServiceAccountCatalogPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w; fix SERVICE_ACCOUNT_CATALOG_PATH or unset it for the built-in catalog", err)
+	}
+	var transit *vault.Transit
+	if s.VaultAddr != "" && !s.VaultToken.IsZero() {
+		if transit, err = vault.NewTransit(vault.TransitConfig{Addr: s.VaultAddr, Token: s.VaultToken.Reveal(), Key: s.VaultTransitKey}); err != nil {
+			return nil, err
+		}
+	}
+	if s.Enforced() && !s.VaultVerifyEnabled {
+		log.Warn("VAULT_VERIFY_ENABLED=false outside development: headless service-account issuance is disabled")
+	}
 	return auth.New(auth.Deps{
-		Settings: s, Store: st, State: store.NewAuthState(rd, ""),
+		Settings: s, Store: st, State: store.NewAuthState(rd, ""), Catalog: catalog, Vault: transit,
 		Limiter: store.NewLimiter(rd, s.RateLimitKeyPrefix, "", log.With("logger", "ratelimit")),
 		Keys:    km, Hasher: hasher, Mail: sender, Metrics: m, Log: log,
 	})

@@ -129,6 +129,7 @@ func Load(lookup func(key string) (string, bool)) (Settings, error) {
 		VaultToken:                 p.secret("VAULT_TOKEN", ""),
 		VaultTransitKey:            p.str("VAULT_TRANSIT_KEY", "auth-service"),
 		VaultVerifyEnabled:         p.bool("VAULT_VERIFY_ENABLED", false),
+		ServiceAccountCatalogPath:  p.str("SERVICE_ACCOUNT_CATALOG_PATH", ""),
 		EnableBilling:              p.bool("ENABLE_BILLING", false),
 		StripeSecretKey:            p.secret("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret:        p.secret("STRIPE_WEBHOOK_SECRET", ""),

@@ -182,6 +182,7 @@ var everySetting = []struct {
 	{name: "VAULT_TOKEN", value: "hvs.1"},
 	{name: "VAULT_TRANSIT_KEY", value: "signer"},
 	{name: "VAULT_VERIFY_ENABLED", value: "true"},
+	{name: "SERVICE_ACCOUNT_CATALOG_PATH", value: "/etc/agentplane/accounts.yaml"},
 	{name: "ENABLE_BILLING", value: "true"},
 	{name: "STRIPE_SECRET_KEY", value: "sk_test_1"},
 	{name: "STRIPE_WEBHOOK_SECRET", value: "whsec_1"},

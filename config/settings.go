@@ -146,13 +146,16 @@ type Settings struct {
 
 	// Vault, billing, observability (spec: cli-config-ops.md §7.5, billing-and-status.md §1).
 
-	VaultAddr           string // VAULT_ADDR
-	VaultToken          Secret // VAULT_TOKEN
-	VaultTransitKey     string // VAULT_TRANSIT_KEY
-	VaultVerifyEnabled  bool   // VAULT_VERIFY_ENABLED
-	EnableBilling       bool   // ENABLE_BILLING; its Stripe requirement is BillingStartupError
-	StripeSecretKey     Secret // STRIPE_SECRET_KEY
-	StripeWebhookSecret Secret // STRIPE_WEBHOOK_SECRET
+	VaultAddr          string // VAULT_ADDR
+	VaultToken         Secret // VAULT_TOKEN
+	VaultTransitKey    string // VAULT_TRANSIT_KEY
+	VaultVerifyEnabled bool   // VAULT_VERIFY_ENABLED
+	// ServiceAccountCatalogPath is SERVICE_ACCOUNT_CATALOG_PATH (new): a YAML
+	// catalog replacing the built-in four accounts (auth-and-keys.md §13.1).
+	ServiceAccountCatalogPath string
+	EnableBilling             bool   // ENABLE_BILLING; its Stripe requirement is BillingStartupError
+	StripeSecretKey           Secret // STRIPE_SECRET_KEY
+	StripeWebhookSecret       Secret // STRIPE_WEBHOOK_SECRET
 	// StripeProductPriceMap is STRIPE_PRODUCT_PRICE_MAP: plan code → Stripe price id, from a JSON
 	// object or "code=price,code:price" (billing-and-status.md §1.1). Never nil.
 	StripeProductPriceMap      map[string]string

@@ -86,6 +86,7 @@ func New(d Deps) (*Server, error) {
 	ops.Register(s.api, d.Ops)
 	auth.Register(s.api, d.Auth)
 	auth.RegisterFlows(s.api, d.Auth)
+	auth.RegisterServiceAccounts(s.api, d.Auth)
 
 	s.handler = s.observe(s.recoverPanics(s.cors(s.trustedHosts(s.route(mux)))))
 	return s, nil

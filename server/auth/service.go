@@ -16,6 +16,7 @@ import (
 	"agentplane/metrics"
 	"agentplane/password"
 	"agentplane/store"
+	"agentplane/vault"
 )
 
 // Deps is everything the auth service uses; cmd/serve.go fills it.
@@ -27,6 +28,8 @@ type Deps struct {
 	Keys     *keys.Manager
 	Hasher   *password.Hasher
 	Mail     mail.Sender
+	Catalog  *Catalog       // nil: the built-in catalog
+	Vault    *vault.Transit // nil: Vault not configured
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -40,6 +43,7 @@ type Service struct {
 	log           *slog.Logger
 	refreshPepper []byte
 	secrets       ClientSecrets
+	catalog       *Catalog
 }
 
 // New checks deps and applies defaults.
@@ -56,9 +60,16 @@ func New(d Deps) (*Service, error) {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
+	if d.Catalog == nil {
+		c, err := LoadCatalog("")
+		if err != nil {
+			return nil, err
+		}
+		d.Catalog = c
+	}
 	s := &Service{
 		d: d, cfg: d.Settings, now: d.Now, log: d.Log.With("logger", "auth"),
-		refreshPepper: []byte(d.Settings.AuthRefreshPepper.Reveal()),
+		refreshPepper: []byte(d.Settings.AuthRefreshPepper.Reveal()), catalog: d.Catalog,
 		secrets: ClientSecrets{
 			IPHashSalt:    []byte(d.Settings.SessionIPHashSalt().Reveal()),
 			EncryptionKey: []byte(d.Settings.SessionEncryptionKey().Reveal()),

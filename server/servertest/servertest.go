@@ -146,7 +146,17 @@ type Env struct {
 	// Policy is this server's copy of auth.Policy; see Allow.
 	Policy map[string]auth.Access
 	Auth   *auth.Service
+	// Mail records every message the auth area sends (and logs it as the
+	// development sender does).
+	Mail *Mailbox
+	// Hasher is the auth area's password hasher: pepper Pepper, bcrypt.MinCost.
+	Hasher *password.Hasher
+	// State is the auth area's Redis state (lockouts, throttles, one-time tokens).
+	State *store.AuthState
 }
+
+// Pepper is the AUTH_PASSWORD_PEPPER of the Env's hasher.
+const Pepper = "test-pepper"
 
 // New builds an Env; resources are released in tb.Cleanup.
 func New(tb testing.TB, opts ...Option) *Env {
@@ -203,15 +213,17 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatalf("servertest: authorizer: %v", err)
 	}
-	hasher, err := password.NewHasher("test-pepper", bcrypt.MinCost, 4)
+	hasher, err := password.NewHasher(Pepper, bcrypt.MinCost, 4)
 	if err != nil {
 		tb.Fatalf("servertest: hasher: %v", err)
 	}
 	settings := cfg.Settings
+	state := store.NewAuthState(rd, redisPrefix)
+	mailbox := &Mailbox{next: mail.NewLog(log, true)}
 	authSvc, err := auth.New(auth.Deps{
-		Settings: settings, Store: st, State: store.NewAuthState(rd, redisPrefix),
+		Settings: settings, Store: st, State: state,
 		Limiter: store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log), Keys: km, Hasher: hasher,
-		Mail: mail.NewLog(log, true), Metrics: m, Log: log, Now: clock.Now,
+		Mail: mailbox, Metrics: m, Log: log, Now: clock.Now,
 	})
 	if err != nil {
 		tb.Fatalf("servertest: auth: %v", err)
@@ -224,6 +236,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	return &Env{
 		Handler: srv, Server: srv, Manager: km, Keys: ks, Store: st, Redis: rd, Metrics: m, Ops: opsSvc,
 		Clock: clock, Config: cfg, Log: log, logLines: buf, Policy: policy, Auth: authSvc,
+		Mail: mailbox, Hasher: hasher, State: state,
 	}
 }
 
