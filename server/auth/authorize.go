@@ -1,12 +1,17 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/google/uuid"
 
 	"agentplane/keys"
@@ -52,8 +57,8 @@ func (a *Authorizer) Middleware(api huma.API) func(huma.Context, func(huma.Conte
 			_ = huma.WriteErr(api, ctx, 500, "", errors.New("auth: "+msgUnknownOperation+" "+ctx.Operation().OperationID))
 			return
 		}
-		if acc.Public {
-			next(ctx)
+		if acc.Public || malformedJSON(ctx) {
+			next(ctx) // a JSON syntax error is answered (422) before authentication, as the reference
 			return
 		}
 		p, err := a.Authorize(ctx.Context(), acc, header(ctx))
@@ -63,6 +68,32 @@ func (a *Authorizer) Middleware(api huma.API) func(huma.Context, func(huma.Conte
 		}
 		next(huma.WithContext(ctx, withPrincipal(ctx.Context(), p)))
 	}
+}
+
+// maxPeek bounds the body read to check its JSON syntax before auth.
+const maxPeek = 1 << 20
+
+// malformedJSON reports whether the operation takes a JSON body and the
+// request carries one that is not valid JSON (http-api.md §1.2 step 1). The
+// body is read and put back for huma.
+func malformedJSON(ctx huma.Context) bool {
+	op := ctx.Operation()
+	if op.RequestBody == nil {
+		return false
+	}
+	if ct := ctx.Header("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+		return false
+	}
+	r, _ := humago.Unwrap(ctx)
+	if r == nil || r.Body == nil || r.Body == http.NoBody {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxPeek+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	if err != nil || len(body) == 0 || len(body) > maxPeek {
+		return false
+	}
+	return !json.Valid(body)
 }
 
 // Headers are the request headers authorization reads.
