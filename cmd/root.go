@@ -87,6 +87,7 @@ Settings come from, highest priority first: flags, the process environment,
 		newServeCmd(g),
 		newMigrateCmd(g),
 		newKeysCmd(g),
+		newAuthCmd(g),
 		newVersionCmd(),
 	)
 	return root

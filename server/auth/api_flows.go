@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -19,6 +20,19 @@ type registerBody struct {
 	PlanCode    *string  `json:"plan_code,omitempty" nullable:"true" maxLength:"64"`
 	TrialDays   *int     `json:"trial_days,omitempty" nullable:"true" minimum:"0" maximum:"365"`
 	AcceptTerms bool     `json:"accept_terms,omitempty"`
+
+	decoded bool // the body was a JSON object that decoded into this struct
+}
+
+// UnmarshalJSON records that the body decoded, so Resolve does not judge the
+// zero value of a body that is not JSON (or not an object).
+func (b *registerBody) UnmarshalJSON(data []byte) error {
+	type plain registerBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	b.decoded = true
+	return nil
 }
 
 type registerInput struct {
@@ -29,6 +43,9 @@ type registerInput struct {
 // Resolve applies the model-level rules: the password policy with the
 // email as hint and the terms (http-api.md §2.3.8; 422 value_error, §1.4).
 func (in *registerInput) Resolve(huma.Context) []error {
+	if !in.Body.decoded {
+		return nil // huma reports the undecodable body; the model rules need a model
+	}
 	var errs []error
 	if len(in.Body.Password) >= 14 {
 		if err := password.Check(in.Body.Password, in.Body.Email); err != nil {

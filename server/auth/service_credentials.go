@@ -74,6 +74,9 @@ func (s *Service) checkVaultEnvelope(ctx context.Context, sig, payload string, r
 	if aud, ok := claims["aud"].([]any); !ok || !slices.Contains(aud, any("auth-service")) {
 		return fail(ErrUnauthorized, "Vault payload audience invalid.")
 	}
+	if _, ok := claims["scopes"].([]any); !ok {
+		return fail(ErrUnauthorized, "Vault payload scopes must be a list.")
+	}
 	if iss, _ := claims["iss"].(string); iss != "vault-transit" {
 		return fail(ErrUnauthorized, "Vault payload issuer invalid.")
 	}

@@ -41,6 +41,12 @@ func (s *Service) ListServiceTokens(ctx context.Context, p *Principal, f store.T
 			return TokenList{}, fail(ErrForbidden, "Tenant administrators may only query their own tenant.")
 		}
 		f.TenantID, f.IncludeGlobal = p.Actor.TenantID, false
+	} else if f.TenantID != "" {
+		if _, err := s.d.Store.Tenants().ByID(ctx, f.TenantID); errors.Is(err, store.ErrNotFound) {
+			return TokenList{}, fail(ErrInvalid, "Unknown tenant identifier.")
+		} else if err != nil {
+			return TokenList{}, err
+		}
 	}
 	rows, total, err := s.d.Store.RefreshTokens().List(ctx, f, s.now())
 	if err != nil {

@@ -223,7 +223,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	authSvc, err := auth.New(auth.Deps{
 		Settings: settings, Store: st, State: state,
 		Limiter: store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log), Keys: km, Hasher: hasher,
-		Mail: mailbox, Metrics: m, Log: log, Now: clock.Now,
+		Mail: mailbox, Metrics: m, Log: log, Now: clock.Now, Vault: vaultOf(&cfg),
 	})
 	if err != nil {
 		tb.Fatalf("servertest: auth: %v", err)
