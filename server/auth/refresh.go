@@ -80,12 +80,12 @@ var errReused = errors.New("auth: refresh token not active")
 // rotated more than reuseGrace ago is treated as stolen and its whole
 // session family is revoked (§18.2 note 13).
 func (s *Service) reuse(ctx context.Context, claims keys.Claims) error {
+	now := s.now()
 	row, err := s.d.Store.RefreshTokens().ByJTI(ctx, claims.JTI)
 	if err != nil || row.RevokedAt == nil || row.RevokedReason != "rotated" || row.SessionID == "" ||
-		s.now().Sub(*row.RevokedAt) <= reuseGrace {
+		sinceStored(now, *row.RevokedAt) <= reuseGrace {
 		return fail(ErrUnauthorized, msgRevoked)
 	}
-	now := s.now()
 	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
 		if _, err := tx.RefreshTokens().RevokeSession(ctx, row.SessionID, "refresh_reuse_detected", now); err != nil {
 			return err
@@ -98,6 +98,14 @@ func (s *Service) reuse(ctx context.Context, claims keys.Claims) error {
 	}
 	s.event(ctx, slog.LevelWarn, "auth.refresh_reuse", slog.String("session_id", row.SessionID), slog.String("account", row.Account))
 	return fail(ErrUnauthorized, msgRevoked)
+}
+
+// sinceStored is now minus a time read back from the database, both at the
+// millisecond resolution SQLite stores: the stored time lost its sub-millisecond
+// part, which would otherwise count as elapsed (a reuse exactly at the grace
+// was judged to be after it).
+func sinceStored(now, stored time.Time) time.Duration {
+	return now.Truncate(time.Millisecond).Sub(stored.Truncate(time.Millisecond))
 }
 
 // refreshable loads the user and membership a refresh acts for and applies

@@ -71,6 +71,7 @@ func TestRefreshReuse(t *testing.T) {
 		{"at once", 0, false},
 		{"within the grace", 29 * time.Second, false},
 		{"at the grace", 30 * time.Second, false},
+		{"just after the grace", 30*time.Second + time.Millisecond, true},
 		{"after the grace", 31 * time.Second, true},
 		{"long after", time.Hour, true},
 	}

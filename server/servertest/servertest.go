@@ -36,6 +36,7 @@ import (
 	"agentplane/server/request"
 	"agentplane/store"
 	"agentplane/store/storetest"
+	"agentplane/vault"
 )
 
 // The reference defaults the environment mirrors (spec: cli-config-ops.md §7).
@@ -81,8 +82,9 @@ type Config struct {
 	Rules        []server.Rule
 	MetricsToken string
 	JWKSMaxAge   time.Duration
-	DiscardLogs  bool // keep no in-memory copy (benchmarks)
-	NoLogs       bool // log nothing at all: records are not even formatted
+	DiscardLogs  bool           // keep no in-memory copy (benchmarks)
+	Vault        *vault.Transit // see WithVault
+	NoLogs       bool           // log nothing at all: records are not even formatted
 }
 
 // Option adjusts the Config.
@@ -223,7 +225,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	authSvc, err := auth.New(auth.Deps{
 		Settings: settings, Store: st, State: state,
 		Limiter: store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log), Keys: km, Hasher: hasher,
-		Mail: mailbox, Metrics: m, Log: log, Now: clock.Now, Vault: vaultOf(&cfg),
+		Mail: mailbox, Metrics: m, Log: log, Now: clock.Now, Vault: cfg.Vault,
 	})
 	if err != nil {
 		tb.Fatalf("servertest: auth: %v", err)

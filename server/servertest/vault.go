@@ -15,25 +15,11 @@ import (
 	"agentplane/vault"
 )
 
-// vaults holds the Transit client WithVault chose for the Config New is
-// building; New takes it out with vaultOf (a Config field would make every
-// copy of Config carry a live client).
-var vaults sync.Map // *Config → *vault.Transit
-
 // WithVault gives the auth area a Vault Transit client (auth.Deps.Vault), as
 // serve does when VAULT_ADDR and VAULT_TOKEN are set; without it the auth
 // area runs with Vault not configured.
 func WithVault(t *vault.Transit) Option {
-	return func(c *Config) { vaults.Store(c, t) }
-}
-
-// vaultOf is the client WithVault set for c, or nil.
-func vaultOf(c *Config) *vault.Transit {
-	v, ok := vaults.LoadAndDelete(c)
-	if !ok {
-		return nil
-	}
-	return v.(*vault.Transit)
+	return func(c *Config) { c.Vault = t }
 }
 
 // FakeVaultToken is the X-Vault-Token FakeVault expects.
