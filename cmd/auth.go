@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentplane/config"
+	"agentplane/server/auth"
 	"agentplane/vault"
 )
 
@@ -81,18 +82,6 @@ type vaultEnvelope struct {
 	Exp             int64    `json:"exp"`
 	Fingerprint     *string  `json:"fingerprint,omitempty"`
 	LifetimeMinutes *int     `json:"lifetime_minutes,omitempty"`
-}
-
-// issuedToken is the part of ServiceAccountTokenResponse the text and env outputs print.
-type issuedToken struct {
-	RefreshToken string   `json:"refresh_token"`
-	ExpiresAt    string   `json:"expires_at"`
-	IssuedAt     string   `json:"issued_at"`
-	Scopes       []string `json:"scopes"`
-	TenantID     *string  `json:"tenant_id"`
-	KID          string   `json:"kid"`
-	Account      string   `json:"account"`
-	TokenUse     string   `json:"token_use"`
 }
 
 func newIssueServiceAccountCmd(g *globals) *cobra.Command {
@@ -206,7 +195,7 @@ func printIssued(w io.Writer, output string, raw []byte) error {
 	if output == "json" {
 		return printRawJSON(w, raw)
 	}
-	var t issuedToken
+	var t auth.ServiceToken
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return fmt.Errorf("Issuance response is not a token: %w", err)
 	}

@@ -30,7 +30,7 @@ func (s *Service) exchangeServiceToken(ctx context.Context, token string, claims
 		return SessionResponse{}, err
 	}
 	iat := now.Unix()
-	access := serviceAccessClaims{
+	access := ServiceAccessClaims{
 		Sub: claims.Subject, TenantID: row.TenantID, Scope: strings.Join(row.Scopes, " "), TokenUse: "access",
 		Iss: s.cfg.AppName, Aud: s.cfg.AuthAudience, JTI: uuid.NewString(), Account: account,
 		Iat: iat, Nbf: iat, Exp: iat + int64(s.cfg.AccessTokenTTL/time.Second),

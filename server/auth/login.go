@@ -247,7 +247,7 @@ func (s *Service) issuePair(ctx context.Context, tx *store.Store, u store.User, 
 	scopes := RoleScopes(m.Role)
 	scope := strings.Join(scopes, " ")
 	verified := u.EmailVerifiedAt != nil
-	access := accessClaims{
+	access := AccessClaims{
 		Sub: "user:" + u.ID, TenantID: m.TenantID, Roles: []string{m.Role}, Scope: scope, TokenUse: "access",
 		Iss: s.cfg.AppName, Aud: s.cfg.AuthAudience, JTI: uuid.NewString(), EmailVerified: verified, SID: sid,
 		Iat: iat, Nbf: iat, Exp: iat + int64(s.cfg.AccessTokenTTL/time.Second),

@@ -249,20 +249,6 @@ type refreshClaims struct {
 	SID           string   `json:"sid"`
 }
 
-type serviceAccessClaims struct {
-	Sub      string   `json:"sub"`
-	TenantID string   `json:"tenant_id,omitempty"`
-	Scope    string   `json:"scope"`
-	TokenUse string   `json:"token_use"`
-	Iss      string   `json:"iss"`
-	Aud      []string `json:"aud"`
-	JTI      string   `json:"jti"`
-	Account  string   `json:"account"`
-	Iat      int64    `json:"iat"`
-	Nbf      int64    `json:"nbf"`
-	Exp      int64    `json:"exp"`
-}
-
 // Role scopes as the spec lists them (auth-and-keys.md §14.1).
 const (
 	adminScope  = "conversations:read conversations:write conversations:delete tools:read billing:read billing:manage support:read"
@@ -275,9 +261,9 @@ func person(env *servertest.Env, tenant, role, scope string, verified bool) serv
 	return c
 }
 
-func serviceAccess(env *servertest.Env, account, tenant, scope string) serviceAccessClaims {
+func serviceAccess(env *servertest.Env, account, tenant, scope string) auth.ServiceAccessClaims {
 	now := env.Clock.Now().Unix()
-	return serviceAccessClaims{
+	return auth.ServiceAccessClaims{
 		Sub: "service-account:" + account, TenantID: tenant, Scope: scope, TokenUse: "access",
 		Iss: servertest.AppName, Aud: servertest.Audience, JTI: uuid.NewString(), Account: account,
 		Iat: now, Nbf: now, Exp: now + 30*60,

@@ -11,7 +11,8 @@ import (
 // Claim structs are serialised in field order, which is the reference's
 // emission order (spec: auth-and-keys.md §3.1-3.4).
 
-type accessClaims struct {
+// AccessClaims is a person's access token (§3.2).
+type AccessClaims struct {
 	Sub           string   `json:"sub"`
 	TenantID      string   `json:"tenant_id"`
 	Roles         []string `json:"roles"`
@@ -59,9 +60,9 @@ type serviceRefreshClaims struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
-// serviceAccessClaims is the access token a service-account refresh token
+// ServiceAccessClaims is the access token a service-account refresh token
 // is exchanged for (§18.5 note 33).
-type serviceAccessClaims struct {
+type ServiceAccessClaims struct {
 	Sub      string   `json:"sub"`
 	TenantID string   `json:"tenant_id,omitempty"`
 	Scope    string   `json:"scope"`

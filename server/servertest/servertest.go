@@ -278,22 +278,8 @@ func (e *Env) Get(target string) *httptest.ResponseRecorder {
 	return e.Do(e.Request(http.MethodGet, target, nil))
 }
 
-// AccessClaims are the claims of a human access token (spec: http-api.md §1.5.1).
-type AccessClaims struct {
-	Sub           string   `json:"sub"`
-	TenantID      string   `json:"tenant_id"`
-	Roles         []string `json:"roles"`
-	Scope         string   `json:"scope"`
-	TokenUse      string   `json:"token_use"`
-	Iss           string   `json:"iss"`
-	Aud           []string `json:"aud"`
-	JTI           string   `json:"jti"`
-	EmailVerified bool     `json:"email_verified"`
-	SID           string   `json:"sid"`
-	Iat           int64    `json:"iat"`
-	Nbf           int64    `json:"nbf"`
-	Exp           int64    `json:"exp"`
-}
+// AccessClaims are the claims of a person's access token (spec: http-api.md §1.5.1).
+type AccessClaims = auth.AccessClaims
 
 // NewAccessClaims are a verified owner's claims, valid 30 minutes from now.
 func (e *Env) NewAccessClaims() AccessClaims {

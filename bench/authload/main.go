@@ -1,0 +1,656 @@
+// Command authload measures the auth endpoints of a running `agentplane serve`
+// from the outside: refresh-token rotation throughput (requests/s, latency and
+// requests per CPU-second of the server process) and bcrypt-bound login
+// throughput with the latency of /health measured alongside.
+//
+// It starts the server as a child process on a free port with a fresh
+// temporary directory (SQLite under it, or a fresh Postgres database that is
+// dropped afterwards), waits for /health/ready, runs one scenario and prints
+// one line per run plus a summary:
+//
+//	go build -o /tmp/agentplane-bench . && go run ./bench/authload -bin /tmp/agentplane-bench -scenario refresh -conns 64
+//	go run ./bench/authload -bin /tmp/agentplane-bench -scenario login -db postgres
+//
+// The server's CPU time is read from /proc/<pid>/stat, so CPU figures need
+// Linux; the load generator shares the machine with the server, which the
+// figures include.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// clockTicks is sysconf(_SC_CLK_TCK), 100 on every Linux this runs on; /proc
+// reports utime and stime in these ticks.
+const clockTicks = 100
+
+// maxShownErrors is how many failed requests a run prints in full.
+const maxShownErrors = 5
+
+type options struct {
+	bin      string
+	scenario string
+	db       string
+	pg       string
+	redis    string
+	conns    int
+	duration time.Duration
+	warmup   time.Duration
+	runs     int
+	interval time.Duration
+	logLevel string
+	keep     bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "bin", "", "agentplane binary to run (default: go build the module in the working directory into a temp dir)")
+	flag.StringVar(&o.scenario, "scenario", "refresh", "refresh or login")
+	flag.StringVar(&o.db, "db", "sqlite", "sqlite (a file in the temp dir) or postgres (a fresh database on -pg, dropped after)")
+	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server URL used to create and drop the database with -db postgres")
+	flag.StringVar(&o.redis, "redis", "", "REDIS_URL for the server (empty: its in-process miniredis)")
+	flag.IntVar(&o.conns, "conns", 0, "concurrent workers and keep-alive connections (default 64 for refresh, 20 for login)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before the first run (0 for none)")
+	flag.IntVar(&o.runs, "runs", 1, "measured runs against the same server")
+	flag.DurationVar(&o.interval, "health-interval", 50*time.Millisecond, "login scenario: interval between GET /health probes")
+	flag.StringVar(&o.logLevel, "log-level", "", "LOG_LEVEL for the server (empty: its default); the log goes to a file in the temp dir")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server log, SQLite file) and print its path")
+	flag.Parse()
+	if o.conns == 0 {
+		o.conns = 64
+		if o.scenario == "login" {
+			o.conns = 20
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "authload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (err error) {
+	switch {
+	case o.scenario != "refresh" && o.scenario != "login":
+		return fmt.Errorf("-scenario %q: use refresh or login", o.scenario)
+	case o.db != "sqlite" && o.db != "postgres":
+		return fmt.Errorf("-db %q: use sqlite or postgres", o.db)
+	case o.conns < 1 || o.runs < 1 || o.duration <= 0:
+		return errors.New("-conns, -runs and -duration must be positive")
+	}
+	dir, err := os.MkdirTemp("", "authload-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if o.keep {
+			fmt.Println("kept", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	}()
+	if o.bin == "" {
+		if o.bin, err = build(ctx, dir); err != nil {
+			return err
+		}
+	}
+	dbURL := "sqlite:///" + filepath.Join(dir, "agentplane.db")
+	if o.db == "postgres" {
+		u, drop, err := createDatabase(ctx, o.pg)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, drop()) }()
+		dbURL = u
+	}
+	srv, err := startServer(ctx, o, dir, dbURL)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, srv.stop()) }()
+	if o.scenario == "refresh" {
+		return refreshScenario(ctx, o, srv)
+	}
+	return loginScenario(ctx, o, srv)
+}
+
+// build compiles the module in the working directory into dir.
+func build(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "agentplane")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "agentplane")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build agentplane (run from the module, or pass -bin): %w", err)
+	}
+	return bin, nil
+}
+
+// createDatabase creates a fresh database on the server at admin and returns
+// its URL and a func that drops it.
+func createDatabase(ctx context.Context, admin string) (string, func() error, error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("-pg: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to -pg %s: %w", u.Redacted(), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	name := "authload_" + randomHex(6)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	u.Path = "/" + name
+	drop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
+	}
+	return u.String(), drop, nil
+}
+
+// server is the child `agentplane serve` process.
+type server struct {
+	cmd  *exec.Cmd
+	base string // http://127.0.0.1:port
+	log  string // path of its stdout and stderr
+	done chan struct{}
+}
+
+func startServer(ctx context.Context, o options, dir, dbURL string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"REDIS_URL="+o.redis,
+		"AUTO_RUN_MIGRATIONS=true",
+		"AUTH_KEY_STORAGE_PATH="+filepath.Join(dir, "keys", "keyset.json"),
+		"ALLOWED_HOSTS=127.0.0.1,localhost",
+		"ALLOW_PUBLIC_SIGNUP=true",
+		"SIGNUP_RATE_LIMIT_PER_HOUR=0",
+		"AUTH_IP_LOCKOUT_THRESHOLD=1000000",
+		"AUTH_LOCKOUT_THRESHOLD=1000000",
+	)
+	if o.logLevel != "" {
+		env = append(env, "LOG_LEVEL="+o.logLevel)
+	}
+	cmd := exec.Command(o.bin, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s serve: %w", o.bin, err)
+	}
+	s := &server{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(ctx, 90*time.Second); err != nil {
+		return nil, errors.Join(err, s.stop())
+	}
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	c := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := c.Get(s.base + "/health/ready")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				c.CloseIdleConnections()
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("the server exited before it was ready:\n%s", s.logTail())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server was not ready after %s:\n%s", limit, s.logTail())
+		}
+	}
+}
+
+// stop interrupts the server and waits for it, killing it after 20 s.
+func (s *server) stop() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return errors.New("the server did not stop within 20 s of SIGINT; killed it")
+	}
+}
+
+func (s *server) logTail() string {
+	b, _ := os.ReadFile(s.log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-20):], "\n")
+}
+
+// cpuSeconds is the server process's user+system CPU time so far.
+func (s *server) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it start with state (field 3).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc/<pid>/stat format")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc/<pid>/stat format")
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseUint(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return float64(utime+stime) / clockTicks, nil
+}
+
+// client is an HTTP client keeping up to conns connections alive.
+func client(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			MaxConnsPerHost:     conns,
+			MaxIdleConnsPerHost: conns,
+			MaxIdleConns:        conns,
+			IdleConnTimeout:     time.Minute,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// post sends a JSON body and decodes a JSON answer into out when the status is want.
+func post(ctx context.Context, c *http.Client, u string, body, out any, want int) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "authload/1")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("POST %s: status %d: %s", u, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	if out != nil {
+		err = json.NewDecoder(resp.Body).Decode(out)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // drain so the connection is reused
+	return err
+}
+
+type session struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+type user struct {
+	email, password string
+	refresh         string // the latest refresh token of its one session
+}
+
+// register signs up n users, at most 8 at a time (bcrypt bounds the server anyway).
+func register(ctx context.Context, base string, n int) ([]user, error) {
+	id := randomHex(4)
+	users := make([]user, n)
+	c := client(8)
+	defer c.CloseIdleConnections()
+	errs := make([]error, n)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range users {
+		users[i] = user{email: fmt.Sprintf("authload-%s-%d@example.com", id, i), password: "Quartz-Lantern-" + randomHex(8)}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var s session
+			body := map[string]any{
+				"email": users[i].email, "password": users[i].password,
+				"tenant_name": fmt.Sprintf("Authload %s %d", id, i), "accept_terms": true,
+			}
+			errs[i] = post(ctx, c, base+"/api/v1/auth/register", body, &s, http.StatusCreated)
+			if errs[i] == nil && s.RefreshToken == "" {
+				errs[i] = errors.New("register: no refresh_token in the answer")
+			}
+			users[i].refresh = s.RefreshToken
+		})
+	}
+	wg.Wait()
+	return users, errors.Join(errs...)
+}
+
+// result is one measured run.
+type result struct {
+	ok, errs int
+	elapsed  time.Duration
+	cpu      float64 // server CPU seconds, or < 0 when unknown
+	lat      []time.Duration
+	health   []time.Duration // login scenario only
+	shown    []string
+}
+
+func (r result) perSecond() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+func (r result) perCPU() string {
+	if r.cpu <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", float64(r.ok)/r.cpu)
+}
+
+// errLog collects a run's errors, keeping the first few.
+type errLog struct {
+	mu    sync.Mutex
+	n     int
+	shown []string
+}
+
+func (e *errLog) add(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n++
+	if len(e.shown) < maxShownErrors {
+		e.shown = append(e.shown, err.Error())
+	}
+}
+
+// workFunc does one request on worker w: its latency, whether the worker
+// goes on, and its error.
+type workFunc func(ctx context.Context, w int) (lat time.Duration, more bool, err error)
+
+// measure runs work on conns workers for d, between two readings of the
+// server's CPU time. Requests in flight at the end are completed, never
+// cancelled: a refresh cancelled after the server committed its rotation would
+// leave the worker holding a revoked token.
+func measure(ctx context.Context, srv *server, conns int, d time.Duration, work workFunc) result {
+	lats := make([][]time.Duration, conns)
+	var el errLog
+	var ok atomic.Int64
+	cpu0, cpuErr0 := srv.cpuSeconds()
+	start := time.Now()
+	end := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(end) {
+				lat, more, err := work(ctx, w)
+				switch {
+				case err != nil && ctx.Err() != nil: // interrupted
+				case err != nil:
+					el.add(err)
+				default:
+					ok.Add(1)
+					lats[w] = append(lats[w], lat)
+				}
+				if !more {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r := result{ok: int(ok.Load()), errs: el.n, elapsed: time.Since(start), cpu: -1, shown: el.shown}
+	if cpu1, err := srv.cpuSeconds(); err == nil && cpuErr0 == nil {
+		r.cpu = cpu1 - cpu0
+	}
+	r.lat = slices.Concat(lats...)
+	slices.Sort(r.lat)
+	return r
+}
+
+func refreshScenario(ctx context.Context, o options, srv *server) error {
+	t0 := time.Now()
+	users, err := register(ctx, srv.base, o.conns)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("registered %d users in %.1fs\n", len(users), time.Since(t0).Seconds())
+	c := client(o.conns)
+	defer c.CloseIdleConnections()
+	u := srv.base + "/api/v1/auth/refresh"
+	dead := make([]bool, len(users))
+	work := func(ctx context.Context, w int) (time.Duration, bool, error) {
+		if dead[w] {
+			return 0, false, nil
+		}
+		var s session
+		t := time.Now()
+		err := post(ctx, c, u, map[string]string{"refresh_token": users[w].refresh}, &s, http.StatusOK)
+		lat := time.Since(t)
+		if err == nil && s.RefreshToken == "" {
+			err = errors.New("refresh: no refresh_token in the answer")
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				// The chain's state is unknown now (rotated or not); retrying
+				// could trip reuse detection, so this worker stops.
+				dead[w] = true
+				return 0, false, fmt.Errorf("worker %d: %w", w, err)
+			}
+			return 0, false, err
+		}
+		users[w].refresh = s.RefreshToken
+		return lat, true, nil
+	}
+	label := fmt.Sprintf("refresh %s conns=%d", o.db, o.conns)
+	return runs(ctx, o, srv, label, "req", work, nil)
+}
+
+func loginScenario(ctx context.Context, o options, srv *server) error {
+	users, err := register(ctx, srv.base, 1)
+	if err != nil {
+		return err
+	}
+	c := client(o.conns)
+	defer c.CloseIdleConnections()
+	u := srv.base + "/api/v1/auth/token"
+	body := map[string]string{"email": users[0].email, "password": users[0].password}
+	work := func(ctx context.Context, _ int) (time.Duration, bool, error) {
+		t := time.Now()
+		err := post(ctx, c, u, body, nil, http.StatusOK)
+		return time.Since(t), true, err
+	}
+	label := fmt.Sprintf("login %s conns=%d", o.db, o.conns)
+	return runs(ctx, o, srv, label, "logins", work, func(ctx context.Context) []time.Duration {
+		return probeHealth(ctx, srv.base, o.interval)
+	})
+}
+
+// probeHealth GETs /health every interval on its own connection until ctx ends.
+func probeHealth(ctx context.Context, base string, interval time.Duration) []time.Duration {
+	c := client(1)
+	defer c.CloseIdleConnections()
+	var lats []time.Duration
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			slices.Sort(lats)
+			return lats
+		case <-tick.C:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/health", nil)
+		if err != nil {
+			continue
+		}
+		t := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			continue // only the end of the run cancels it
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			lats = append(lats, time.Since(t))
+		}
+	}
+}
+
+// runs does the warm-up and the measured runs, printing a line for each and a summary.
+func runs(ctx context.Context, o options, srv *server, label, unit string,
+	work workFunc,
+	probe func(context.Context) []time.Duration,
+) error {
+	if o.warmup > 0 {
+		r := measure(ctx, srv, o.conns, o.warmup, work)
+		if r.errs > 0 {
+			fmt.Printf("warm-up: %d errors, first: %s\n", r.errs, strings.Join(r.shown, "\n  "))
+		}
+	}
+	var all []result
+	for range o.runs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var health []time.Duration
+		pctx, pcancel := context.WithCancel(ctx)
+		var pwg sync.WaitGroup
+		if probe != nil {
+			pwg.Go(func() { health = probe(pctx) })
+		}
+		r := measure(ctx, srv, o.conns, o.duration, work)
+		pcancel()
+		pwg.Wait()
+		r.health = health
+		all = append(all, r)
+		printRun(label, unit, o.duration, r)
+	}
+	printSummary(label, unit, all)
+	return nil
+}
+
+func printRun(label, unit string, d time.Duration, r result) {
+	fmt.Printf("%s %.1fs: %.0f %s/s, p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
+		label, d.Seconds(), r.perSecond(), unit, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), r.perCPU(), unit, r.errs)
+	if r.health != nil {
+		fmt.Printf("  /health while logging in: n=%d p50 %s p99 %s max %s\n",
+			len(r.health), ms(pct(r.health, 50)), ms(pct(r.health, 99)), ms(pct(r.health, 100)))
+	}
+	for _, s := range r.shown {
+		fmt.Println("  error:", s)
+	}
+}
+
+func printSummary(label, unit string, all []result) {
+	var ok, errs int
+	var elapsed time.Duration
+	var cpu float64
+	cpuKnown := true
+	var lat, health []time.Duration
+	rates := make([]float64, len(all))
+	for i, r := range all {
+		ok, errs, elapsed, cpu = ok+r.ok, errs+r.errs, elapsed+r.elapsed, cpu+r.cpu
+		lat, health = append(lat, r.lat...), append(health, r.health...)
+		rates[i] = r.perSecond()
+		cpuKnown = cpuKnown && r.cpu >= 0
+	}
+	slices.Sort(lat)
+	slices.Sort(health)
+	if !cpuKnown {
+		cpu = -1
+	}
+	sum := result{ok: ok, errs: errs, elapsed: elapsed, cpu: cpu, lat: lat}
+	fmt.Printf("summary %s, %d runs: %.0f %s/s (runs %.0f–%.0f), p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
+		label, len(all), sum.perSecond(), unit, slices.Min(rates), slices.Max(rates),
+		ms(pct(lat, 50)), ms(pct(lat, 99)), sum.perCPU(), unit, errs)
+	if len(health) > 0 {
+		fmt.Printf("summary /health while logging in: n=%d p50 %s p99 %s max %s\n",
+			len(health), ms(pct(health, 50)), ms(pct(health, 99)), ms(pct(health, 100)))
+	}
+}
+
+// pct is the p-th percentile of sorted (nearest rank); 0 when empty.
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i, 1), len(sorted))-1]
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
