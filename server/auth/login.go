@@ -219,24 +219,26 @@ func (s *Service) loginEvent(ctx context.Context, userID, tenantID string, c Cli
 	}
 }
 
-// setPassword stores a v3 hash of plain, records it in the history and
-// trims the history (§6.3).
+// setPassword stores a v3 hash of plain (a legacy hash upgraded at login).
 func (s *Service) setPassword(ctx context.Context, st *store.Store, userID, plain string) error {
 	hash, version, err := s.d.Hasher.Hash(ctx, plain)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	return st.InTx(ctx, func(tx *store.Store) error {
-		users := tx.Users()
-		if err := users.SetPassword(ctx, userID, hash, version, now); err != nil {
-			return err
-		}
-		if err := users.AddPasswordHistory(ctx, uuid.NewString(), userID, hash, version, now); err != nil {
-			return err
-		}
-		return users.TrimPasswordHistory(ctx, userID, s.cfg.AuthPasswordHistoryCount)
-	})
+	return st.InTx(ctx, func(tx *store.Store) error { return s.storePassword(ctx, tx, userID, hash, version) })
+}
+
+// storePassword writes a new hash, records it in the history and trims the
+// history to AUTH_PASSWORD_HISTORY_COUNT (§6.3).
+func (s *Service) storePassword(ctx context.Context, tx *store.Store, userID, hash, version string) error {
+	now, users := s.now(), tx.Users()
+	if err := users.SetPassword(ctx, userID, hash, version, now); err != nil {
+		return err
+	}
+	if err := users.AddPasswordHistory(ctx, uuid.NewString(), userID, hash, version, now); err != nil {
+		return err
+	}
+	return users.TrimPasswordHistory(ctx, userID, s.cfg.AuthPasswordHistoryCount)
 }
 
 // issuePair signs an access and a refresh token for the membership and

@@ -294,16 +294,8 @@ func (s *Service) replacePassword(ctx context.Context, u store.User, newPassword
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
-		users := tx.Users()
-		if err := users.SetPassword(ctx, u.ID, hash, version, now); err != nil {
-			return err
-		}
-		if err := users.AddPasswordHistory(ctx, uuid.NewString(), u.ID, hash, version, now); err != nil {
-			return err
-		}
-		if err := users.TrimPasswordHistory(ctx, u.ID, s.cfg.AuthPasswordHistoryCount); err != nil {
+		if err := s.storePassword(ctx, tx, u.ID, hash, version); err != nil {
 			return err
 		}
 		_, err := s.revokeAll(ctx, tx, u.ID, reason)
