@@ -88,29 +88,39 @@ func (h *Hasher) Hash(ctx context.Context, plain string) (hash, version string, 
 // a legacy v2/v1 hash or a v3 hash of another cost: the caller then stores a fresh Hash.
 // A hash that is not bcrypt is simply no match. The only errors are ctx's.
 //
-// A wrong password costs three bcrypt compares; DummyVerify costs the same.
+// A wrong password costs three bcrypt compares; VerifyVersion costs one for v3 hashes.
 func (h *Hasher) Verify(ctx context.Context, plain, hash string) (ok, needsRehash bool, err error) {
+	return h.VerifyVersion(ctx, plain, hash, "")
+}
+
+// VerifyVersion is Verify with the stored password_pepper_version: a hash
+// stored as v3 is only compared as v3 (a v2 or v1 input cannot match it), so
+// a wrong password costs one bcrypt compare instead of three. Any other
+// version tries the whole chain.
+func (h *Hasher) VerifyVersion(ctx context.Context, plain, hash, version string) (ok, needsRehash bool, err error) {
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer release()
-	return h.verify(plain, []byte(hash))
+	return h.verify(plain, []byte(hash), version == V3)
 }
 
-// DummyVerify does the work of a failed Verify (three compares at the hasher's cost)
-// against a fixed hash, so that a login for an unknown email takes as long as a wrong
-// password for a known one (spec: §18.3 note 18). The only errors are ctx's.
+// DummyVerify does the work of a failed check of a v3 hash (one compare at
+// the hasher's cost) against a fixed hash, so that a login for an unknown
+// email takes as long as a wrong password for a known one (spec: §18.3 note
+// 18). The only errors are ctx's.
 func (h *Hasher) DummyVerify(ctx context.Context, plain string) error {
-	_, _, err := h.Verify(ctx, plain, h.dummy)
+	_, _, err := h.VerifyVersion(ctx, plain, h.dummy, V3)
 	return err
 }
 
-func (h *Hasher) verify(plain string, hash []byte) (ok, needsRehash bool, err error) {
-	inputs := [][]byte{
-		h.v3Input(plain),
-		truncate(append(append(append([]byte(nil), h.pepper...), ':'), plain...)),
-		truncate([]byte(plain)),
+func (h *Hasher) verify(plain string, hash []byte, onlyV3 bool) (ok, needsRehash bool, err error) {
+	inputs := [][]byte{h.v3Input(plain)}
+	if !onlyV3 {
+		inputs = append(inputs,
+			truncate(append(append(append([]byte(nil), h.pepper...), ':'), plain...)),
+			truncate([]byte(plain)))
 	}
 	for i, in := range inputs {
 		err := bcrypt.CompareHashAndPassword(hash, in)

@@ -168,3 +168,29 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("DummyVerify err = %v", err)
 	}
 }
+
+func TestVerifyVersion(t *testing.T) {
+	t.Parallel()
+	h := newHasher(t)
+	const pw = "correct horse battery staple"
+	v3, _, err := h.Hash(t.Context(), pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := referenceHash(t, pepper+":"+pw)
+	tests := []struct {
+		name, hash, version string
+		ok, rehash          bool
+	}{
+		{"v3 stored as v3", v3, password.V3, true, false},
+		{"v2 stored as v2", v2, "v2", true, true},
+		{"v2 with no version tries every form", v2, "", true, true},
+		{"a v2 hash labelled v3 is only compared as v3", v2, password.V3, false, false},
+	}
+	for _, tt := range tests {
+		ok, rehash, err := h.VerifyVersion(t.Context(), pw, tt.hash, tt.version)
+		if err != nil || ok != tt.ok || rehash != tt.rehash {
+			t.Errorf("%s: VerifyVersion = %v, %v, %v; want %v, %v", tt.name, ok, rehash, err, tt.ok, tt.rehash)
+		}
+	}
+}

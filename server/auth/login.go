@@ -87,7 +87,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c Caller) (SessionRe
 			return SessionResponse{}, err
 		}
 	}
-	ok, rehash, err := s.d.Hasher.Verify(ctx, in.Password, u.PasswordHash)
+	ok, rehash, err := s.d.Hasher.VerifyVersion(ctx, in.Password, u.PasswordHash, u.PasswordVersion)
 	if err != nil {
 		return SessionResponse{}, err
 	}

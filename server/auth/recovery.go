@@ -218,7 +218,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, new
 	if err != nil {
 		return Result{}, err
 	}
-	good, _, err := s.d.Hasher.Verify(ctx, current, u.PasswordHash)
+	good, _, err := s.d.Hasher.VerifyVersion(ctx, current, u.PasswordHash, u.PasswordVersion)
 	if err != nil {
 		return Result{}, err
 	}
@@ -280,7 +280,7 @@ func (s *Service) replacePassword(ctx context.Context, u store.User, newPassword
 			return err
 		}
 		for _, r := range recent {
-			if used, _, err := s.d.Hasher.Verify(ctx, newPassword, r.Hash); err != nil {
+			if used, _, err := s.d.Hasher.VerifyVersion(ctx, newPassword, r.Hash, r.Version); err != nil {
 				return err
 			} else if used {
 				return fail(ErrInvalid, "Password was recently used.")
