@@ -9,7 +9,9 @@ import (
 	"agentplane/store"
 )
 
-type issueBody struct {
+// IssueBody is the ServiceAccountIssueRequest body; exported because the
+// browser request embeds it and huma only flattens exported embedded types.
+type IssueBody struct {
 	_               struct{} `additionalProperties:"true"`
 	Account         string   `json:"account" maxLength:"64"`
 	Scopes          []string `json:"scopes" maxItems:"32"`
@@ -19,7 +21,7 @@ type issueBody struct {
 	Force           bool     `json:"force,omitempty"`
 }
 
-func (b issueBody) request() IssueRequest {
+func (b IssueBody) request() IssueRequest {
 	r := IssueRequest{Account: b.Account, Scopes: b.Scopes, LifetimeMinutes: b.LifetimeMinutes, Force: b.Force}
 	if b.TenantID != nil {
 		r.TenantID = *b.TenantID
@@ -33,12 +35,12 @@ func (b issueBody) request() IssueRequest {
 type issueInput struct {
 	Authorization string `header:"Authorization" required:"true"`
 	VaultPayload  string `header:"X-Vault-Payload"`
-	Body          issueBody
+	Body          IssueBody
 }
 
 type browserIssueInput struct {
 	Body struct {
-		issueBody
+		IssueBody
 		Reason string `json:"reason" minLength:"10" maxLength:"512"`
 	}
 }
