@@ -135,6 +135,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, srv.stop()) }()
+	fmt.Printf("server pid %d at %s (%s)\n", srv.cmd.Process.Pid, srv.base, o.db)
 	if o.scenario == "refresh" {
 		return refreshScenario(ctx, o, srv)
 	}
