@@ -46,7 +46,9 @@ type Store struct {
 	db     *sql.DB
 	q      querier
 	tx     *sql.Tx
-	echo   *slog.Logger // nil unless DATABASE_ECHO
+	echo   *slog.Logger  // nil unless DATABASE_ECHO
+	stmts  *stmtCache    // SQLite only: pgx caches prepared statements itself
+	writer chan struct{} // SQLite only: one transaction at a time, queued in Go
 	d      dialect
 	target config.DatabaseTarget
 	health time.Duration
@@ -85,11 +87,16 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	s := &Store{db: db, q: db, d: d, target: target, health: o.HealthTimeout}
+	s := &Store{db: db, d: d, target: target, health: o.HealthTimeout}
+	if d.engine == SQLite {
+		// SQLite has one writer: queueing transactions here replaces the
+		// busy-timeout sleep-polling of its own lock.
+		s.stmts, s.writer = newStmtCache(db), make(chan struct{}, 1)
+	}
 	if o.Echo && o.Log != nil {
 		s.echo = o.Log.With("logger", "sql")
-		s.q = echoQuerier{q: db, log: s.echo}
 	}
+	s.q = s.querier(db, nil)
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -113,7 +120,28 @@ func (s *Store) Location() string {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
+
+// querier is what repositories run on: the pool or tx, through the
+// statement cache when there is one, logged when DATABASE_ECHO is set.
+func (s *Store) querier(db *sql.DB, tx *sql.Tx) querier {
+	var q querier = db
+	if tx != nil {
+		q = tx
+	}
+	if s.stmts != nil {
+		q = preparedQuerier{c: s.stmts, q: q, tx: tx}
+	}
+	if s.echo != nil {
+		q = echoQuerier{q: q, log: s.echo}
+	}
+	return q
+}
 
 // Ping runs SELECT 1 within the health timeout (spec: cli-config-ops.md §8.5).
 func (s *Store) Ping(ctx context.Context) error {
@@ -133,16 +161,22 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-ctx.Done():
+			return fmt.Errorf("store: begin: %w", ctx.Err())
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback() // no-op after Commit; also runs when fn panics
 	bound := *s
-	bound.q, bound.tx = tx, tx
-	if s.echo != nil {
-		bound.q = echoQuerier{q: tx, log: s.echo}
-	}
+	bound.tx = tx
+	bound.q = s.querier(s.db, tx)
 	if err := fn(&bound); err != nil {
 		return err
 	}

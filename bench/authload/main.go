@@ -412,7 +412,7 @@ func (r result) perCPU() string {
 	if r.cpu <= 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.0f", float64(r.ok)/r.cpu)
+	return num(float64(r.ok) / r.cpu)
 }
 
 // errLog collects a run's errors, keeping the first few.
@@ -598,8 +598,8 @@ func runs(ctx context.Context, o options, srv *server, label, unit string,
 }
 
 func printRun(label, unit string, d time.Duration, r result) {
-	fmt.Printf("%s %.1fs: %.0f %s/s, p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
-		label, d.Seconds(), r.perSecond(), unit, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), r.perCPU(), unit, r.errs)
+	fmt.Printf("%s %.1fs: %s %s/s, p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
+		label, d.Seconds(), num(r.perSecond()), unit, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), r.perCPU(), unit, r.errs)
 	if r.health != nil {
 		fmt.Printf("  /health while logging in: n=%d p50 %s p99 %s max %s\n",
 			len(r.health), ms(pct(r.health, 50)), ms(pct(r.health, 99)), ms(pct(r.health, 100)))
@@ -628,8 +628,8 @@ func printSummary(label, unit string, all []result) {
 		cpu = -1
 	}
 	sum := result{ok: ok, errs: errs, elapsed: elapsed, cpu: cpu, lat: lat}
-	fmt.Printf("summary %s, %d runs: %.0f %s/s (runs %.0f–%.0f), p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
-		label, len(all), sum.perSecond(), unit, slices.Min(rates), slices.Max(rates),
+	fmt.Printf("summary %s, %d runs: %s %s/s (runs %s–%s), p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
+		label, len(all), num(sum.perSecond()), unit, num(slices.Min(rates)), num(slices.Max(rates)),
 		ms(pct(lat, 50)), ms(pct(lat, 99)), sum.perCPU(), unit, errs)
 	if len(health) > 0 {
 		fmt.Printf("summary /health while logging in: n=%d p50 %s p99 %s max %s\n",
@@ -648,6 +648,14 @@ func pct(sorted []time.Duration, p int) time.Duration {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+}
+
+// num formats a rate: whole numbers from 100 up, one decimal below.
+func num(f float64) string {
+	if f >= 100 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64)
 }
 
 func randomHex(n int) string {
