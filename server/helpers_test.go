@@ -1,35 +1,24 @@
 package server_test
 
 import (
-	"encoding/json"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"agentplane/server/servertest"
 )
 
 // decode unmarshals a response body into generic JSON.
 func decode(t testing.TB, rec *httptest.ResponseRecorder) any {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
-		t.Fatalf("body %q is not JSON: %v", rec.Body.String(), err)
-	}
-	return v
+	return servertest.Decode[any](t, rec)
 }
 
 // jsonOf turns a Go literal into the generic form decode returns.
 func jsonOf(t testing.TB, v any) any {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return servertest.JSONOf(t, v)
 }
 
 // envelope is the §1.3 body.

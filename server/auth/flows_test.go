@@ -86,25 +86,12 @@ type obj = map[string]any
 
 func decodeAs[T any](t testing.TB, rec *httptest.ResponseRecorder) T {
 	t.Helper()
-	var v T
-	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
-		t.Fatalf("body %q: %v", rec.Body.String(), err)
-	}
-	return v
+	return servertest.Decode[T](t, rec)
 }
 
-// jsonOf turns a Go literal into what decoding a body gives.
 func jsonOf(t testing.TB, v any) any {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return servertest.JSONOf(t, v)
 }
 
 func wantStatus(t testing.TB, rec *httptest.ResponseRecorder, status int) {
