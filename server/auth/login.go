@@ -107,12 +107,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c Caller) (SessionRe
 	}
 	s.loginEvent(ctx, u.ID, m.TenantID, client, loginResultSuccess, "login")
 	s.event(ctx, slog.LevelInfo, "auth.login", slog.String("result", "success"), slog.String("user_id", u.ID), slog.String("tenant_id", m.TenantID))
-	var resp SessionResponse
-	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
-		resp, err = s.issuePair(ctx, tx, u, m, uuid.NewString(), client)
-		return err
-	})
-	return resp, err
+	p, err := s.signPair(ctx, u, m, uuid.NewString(), client)
+	if err != nil {
+		return SessionResponse{}, err
+	}
+	if err := s.d.Store.InTx(ctx, func(tx *store.Store) error { return s.record(ctx, tx, p) }); err != nil {
+		return SessionResponse{}, err
+	}
+	return p.resp, nil
 }
 
 // membership resolves the tenant a login acts in (§7.1 step 3).
@@ -241,11 +243,18 @@ func (s *Service) storePassword(ctx context.Context, tx *store.Store, userID, ha
 	return users.TrimPasswordHistory(ctx, userID, s.cfg.AuthPasswordHistoryCount)
 }
 
-// issuePair signs an access and a refresh token for the membership and
-// records the refresh token and the session, on tx (spec: §8.1).
-func (s *Service) issuePair(ctx context.Context, tx *store.Store, u store.User, m store.Membership, sid string, c Client) (SessionResponse, error) {
-	now := s.now()
-	iat := now.Unix()
+// pair is a signed access and refresh token of one session, not yet recorded.
+type pair struct {
+	resp    SessionResponse
+	session store.Session
+	refresh store.RefreshToken
+}
+
+// signPair signs an access and a refresh token for the membership (spec:
+// §8.1 steps 1-3). It does no I/O but signing, so callers run it before
+// their transaction: the transaction then holds only the writes.
+func (s *Service) signPair(ctx context.Context, u store.User, m store.Membership, sid string, c Client) (pair, error) {
+	iat := s.now().Unix()
 	scopes := RoleScopes(m.Role)
 	scope := strings.Join(scopes, " ")
 	verified := u.EmailVerifiedAt != nil
@@ -261,33 +270,40 @@ func (s *Service) issuePair(ctx context.Context, tx *store.Store, u store.User, 
 	}
 	accessToken, kid, err := s.d.Keys.Sign(ctx, access)
 	if err != nil {
-		return SessionResponse{}, err
+		return pair{}, err
 	}
 	refreshToken, refreshKID, err := s.d.Keys.Sign(ctx, refresh)
 	if err != nil {
-		return SessionResponse{}, err
+		return pair{}, err
 	}
 	issued, expires := time.Unix(iat, 0).UTC(), time.Unix(refresh.Exp, 0).UTC()
-	if err := tx.Sessions().Upsert(ctx, store.Session{
-		ID: sid, UserID: u.ID, TenantID: m.TenantID, RefreshJTI: refresh.JTI, Fingerprint: c.Fingerprint,
-		IPHash: c.IPHash, IPEncrypted: c.IPEncrypted, IPMasked: c.IPMasked, UserAgent: c.UserAgent,
-		ClientPlatform: c.Platform, ClientBrowser: c.Browser, ClientDevice: c.Device,
-	}, now); err != nil {
-		return SessionResponse{}, err
-	}
-	if err := tx.RefreshTokens().Insert(ctx, store.RefreshToken{
-		JTI: refresh.JTI, Account: refresh.Account, TenantID: m.TenantID, ScopeKey: scope, Scopes: scopes,
-		Hash: hashRefresh(s.refreshPepper, refreshToken), SigningKID: refreshKID, Fingerprint: c.Fingerprint,
-		SessionID: sid, IssuedAt: issued, ExpiresAt: expires,
-	}, now); err != nil {
-		return SessionResponse{}, err
-	}
 	tenant, user, session := m.TenantID, u.ID, sid
-	return SessionResponse{
-		AccessToken: accessToken, RefreshToken: refreshToken, TokenType: "bearer",
-		ExpiresAt: time.Unix(access.Exp, 0).UTC(), RefreshExpiresAt: expires, KID: kid, RefreshKID: refreshKID,
-		Scopes: scopes, TenantID: &tenant, UserID: &user, EmailVerified: verified, SessionID: &session,
+	return pair{
+		resp: SessionResponse{
+			AccessToken: accessToken, RefreshToken: refreshToken, TokenType: "bearer",
+			ExpiresAt: time.Unix(access.Exp, 0).UTC(), RefreshExpiresAt: expires, KID: kid, RefreshKID: refreshKID,
+			Scopes: scopes, TenantID: &tenant, UserID: &user, EmailVerified: verified, SessionID: &session,
+		},
+		session: store.Session{
+			ID: sid, UserID: u.ID, TenantID: m.TenantID, RefreshJTI: refresh.JTI, Fingerprint: c.Fingerprint,
+			IPHash: c.IPHash, IPEncrypted: c.IPEncrypted, IPMasked: c.IPMasked, UserAgent: c.UserAgent,
+			ClientPlatform: c.Platform, ClientBrowser: c.Browser, ClientDevice: c.Device,
+		},
+		refresh: store.RefreshToken{
+			JTI: refresh.JTI, Account: refresh.Account, TenantID: m.TenantID, ScopeKey: scope, Scopes: scopes,
+			Hash: hashRefresh(s.refreshPepper, refreshToken), SigningKID: refreshKID, Fingerprint: c.Fingerprint,
+			SessionID: sid, IssuedAt: issued, ExpiresAt: expires,
+		},
 	}, nil
+}
+
+// record writes the session and the refresh token of p on tx (§8.1 steps 4-5).
+func (s *Service) record(ctx context.Context, tx *store.Store, p pair) error {
+	now := s.now()
+	if err := tx.Sessions().Upsert(ctx, p.session, now); err != nil {
+		return err
+	}
+	return tx.RefreshTokens().Insert(ctx, p.refresh, now)
 }
 
 // verifyRefresh checks a refresh token's signature and claims (§8.4 steps 1-2).

@@ -48,7 +48,25 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	if err != nil {
 		return SessionResponse{}, err
 	}
-	var resp SessionResponse
+	// Everything but the writes happens before the transaction, which on
+	// SQLite is the one writer: the user check and the signing run in
+	// parallel, the transaction holds only rotation and recording.
+	// A token that is no longer active answers as the reference orders it
+	// (revoked before any user check); the rotation below stays the gate.
+	if row, err := s.d.Store.RefreshTokens().ByJTI(ctx, claims.JTI); errors.Is(err, store.ErrNotFound) ||
+		err == nil && (row.RevokedAt != nil || !row.ExpiresAt.After(s.now())) {
+		return SessionResponse{}, s.reuse(ctx, claims)
+	} else if err != nil {
+		return SessionResponse{}, err
+	}
+	u, m, err := s.refreshable(ctx, s.d.Store, userID, claims.TenantID)
+	if err != nil {
+		return SessionResponse{}, err
+	}
+	p, err := s.signPair(ctx, u, m, sid, client)
+	if err != nil {
+		return SessionResponse{}, err
+	}
 	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
 		row, err := tx.RefreshTokens().Rotate(ctx, claims.JTI, s.now())
 		if errors.Is(err, store.ErrNotFound) {
@@ -60,17 +78,15 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 		if row.Account != claims.Subject {
 			return fail(ErrUnauthorized, msgRevoked)
 		}
-		u, m, err := s.refreshable(ctx, tx, userID, claims.TenantID)
-		if err != nil {
-			return err
-		}
-		resp, err = s.issuePair(ctx, tx, u, m, sid, client)
-		return err
+		return s.record(ctx, tx, p)
 	})
 	if errors.Is(err, errReused) {
 		return SessionResponse{}, s.reuse(ctx, claims)
 	}
-	return resp, err
+	if err != nil {
+		return SessionResponse{}, err
+	}
+	return p.resp, nil
 }
 
 // errReused leaves the rotation transaction when the token was not active.
