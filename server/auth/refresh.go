@@ -48,9 +48,6 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	if err != nil {
 		return SessionResponse{}, err
 	}
-	// Everything but the writes happens before the transaction, which on
-	// SQLite is the one writer: the user check and the signing run in
-	// parallel, the transaction holds only rotation and recording.
 	// A token that is no longer active answers as the reference orders it
 	// (revoked before any user check); the rotation below stays the gate.
 	if row, err := s.d.Store.RefreshTokens().ByJTI(ctx, claims.JTI); errors.Is(err, store.ErrNotFound) ||
@@ -59,6 +56,9 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	} else if err != nil {
 		return SessionResponse{}, err
 	}
+	// Everything but the writes happens before the transaction, which on
+	// SQLite is the one writer: user checks and signing run in parallel, the
+	// transaction holds only rotation and recording.
 	u, m, err := s.refreshable(ctx, s.d.Store, userID, claims.TenantID)
 	if err != nil {
 		return SessionResponse{}, err
