@@ -19,8 +19,10 @@ import (
 	"agentplane/password"
 	"agentplane/server"
 	"agentplane/server/auth"
+	"agentplane/server/chat"
 	"agentplane/server/ops"
 	"agentplane/server/request"
+	"agentplane/server/tenants"
 	"agentplane/store"
 	"agentplane/vault"
 )
@@ -125,13 +127,24 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 	if err != nil {
 		return err
 	}
+	chatSvc, err := chat.New(chat.Deps{
+		Store: st, OpenAIAPIKey: s.OpenAIAPIKey, OpenAIBaseURL: s.OpenAIBaseURL,
+		TavilyAPIKey: s.TavilyAPIKey, TavilyBaseURL: s.TavilyBaseURL, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	tenantSvc, err := tenants.New(tenants.Deps{Store: st})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Deps{
 		Options: server.Options{
 			Title: s.AppName, Version: s.AppVersion, Description: s.AppDescription, Debug: s.Debug,
 			AllowedOrigins: s.AllowedOrigins, AllowedMethods: s.AllowedMethods, AllowedHeaders: s.AllowedHeaders,
 			AllowedHosts: s.EffectiveAllowedHosts(), TrustedProxies: s.TrustedProxyCIDRs,
 		},
-		Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz, Auth: authSvc,
+		Log: log, Metrics: m, Ops: opsSvc, Authorizer: authz, Auth: authSvc, Chat: chatSvc, Tenants: tenantSvc,
 	})
 	if err != nil {
 		return err

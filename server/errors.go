@@ -10,7 +10,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"agentplane/server/auth"
+	"agentplane/server/chat"
 	"agentplane/server/ops"
+	"agentplane/server/tenants"
 	"agentplane/store"
 )
 
@@ -90,6 +92,14 @@ func baseRules() []Rule {
 		{Err: auth.ErrThrottled, Status: http.StatusTooManyRequests},
 		{Err: auth.ErrUnavailable, Status: http.StatusServiceUnavailable},
 		{Err: auth.ErrUpstream, Status: http.StatusBadGateway},
+		// chat (spec: http-api.md §2.4-2.5, §4 note 24); the detail is the error's own
+		{Err: tenants.ErrInvalid, Status: http.StatusBadRequest},
+		{Err: tenants.ErrNotFound, Status: http.StatusNotFound},
+		{Err: chat.ErrConversationNotFound, Status: http.StatusNotFound},
+		{Err: chat.ErrAgentNotFound, Status: http.StatusNotFound},
+		{Err: chat.ErrNotConfigured, Status: http.StatusInternalServerError},
+		{Err: chat.ErrProvider, Status: http.StatusBadGateway},
+		{Err: chat.ErrRun, Status: http.StatusInternalServerError},
 		{Err: store.ErrRateLimited, Status: http.StatusTooManyRequests, HeadersFor: retryAfter},
 	}
 }

@@ -19,8 +19,10 @@ import (
 
 	"agentplane/metrics"
 	"agentplane/server/auth"
+	"agentplane/server/chat"
 	"agentplane/server/ops"
 	"agentplane/server/request"
+	"agentplane/server/tenants"
 )
 
 // Options are the HTTP-level settings (spec cli-config-ops.md §7.1, §8.2).
@@ -43,6 +45,8 @@ type Deps struct {
 	// Authorizer enforces auth.Policy on every operation.
 	Authorizer *auth.Authorizer
 	Auth       *auth.Service
+	Chat       *chat.Service
+	Tenants    *tenants.Service
 	// Rules map domain errors to HTTP answers (areas add theirs).
 	Rules []Rule
 }
@@ -60,8 +64,8 @@ type Server struct {
 
 // New builds the API and registers every area's operations.
 func New(d Deps) (*Server, error) {
-	if d.Log == nil || d.Metrics == nil || d.Ops == nil || d.Authorizer == nil || d.Auth == nil {
-		return nil, errors.New("server: Log, Metrics, Ops, Authorizer and Auth are required")
+	if d.Log == nil || d.Metrics == nil || d.Ops == nil || d.Authorizer == nil || d.Auth == nil || d.Chat == nil || d.Tenants == nil {
+		return nil, errors.New("server: Log, Metrics, Ops, Authorizer, Auth, Chat and Tenants are required")
 	}
 	installErrorHook()
 	s := &Server{
@@ -87,6 +91,8 @@ func New(d Deps) (*Server, error) {
 	auth.Register(s.api, d.Auth)
 	auth.RegisterFlows(s.api, d.Auth)
 	auth.RegisterServiceAccounts(s.api, d.Auth)
+	chat.Register(s.api, d.Chat)
+	tenants.Register(s.api, d.Tenants)
 
 	s.handler = s.observe(s.recoverPanics(s.cors(s.trustedHosts(s.route(mux)))))
 	return s, nil

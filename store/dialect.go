@@ -117,7 +117,20 @@ func (d dialect) classify(err error, what string) error {
 	if name, ok := d.uniqueViolation(err); ok {
 		return fmt.Errorf("%s: %w", what, &ConstraintError{Constraint: name, Err: err})
 	}
+	if foreignKeyViolation(err) {
+		// the row referred to (a tenant, a user) does not exist
+		return fmt.Errorf("%s: referenced row missing: %w", what, ErrNotFound)
+	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// foreignKeyViolation reports whether err is a foreign-key violation on
+// either engine.
+func foreignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	var lite *sqlite.Error
+	return errors.As(err, &pg) && pg.Code == "23503" ||
+		errors.As(err, &lite) && lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
 // uniqueViolation reports whether err is a unique-constraint violation, with

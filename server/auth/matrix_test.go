@@ -140,6 +140,59 @@ var (
 	}
 )
 
+// scopedRow is a Bearer+V operation with one scope, open to service
+// accounts (DESIGN decision 13), that needs no tenant: the agent and tool
+// catalogs. The member holds the scope only when memberHas.
+func scopedRow(memberHas bool) map[string]outcome {
+	member := passes
+	if !memberHas {
+		member = forbidden(dScopes)
+	}
+	return map[string]outcome{
+		cAnonymous: unauthenticated(dNotAuthenticated), cBasic: unauthenticated(dInvalidCreds),
+		cBearerEmpty: unauthenticated(dNotAuthenticated), cGarbage: unauthenticated(dCouldNotValidate),
+		cExpired: unauthenticated(dCouldNotValidate), cUnknownKID: unauthenticated(dCouldNotValidate),
+		cAlgNone: unauthenticated(dCouldNotValidate), cRefresh: unauthenticated(dCouldNotValidate),
+		cRefreshAud: unauthenticated(dAccessRequired), cBadSubject: unauthenticated(dUserSubject),
+		cMember: member, cAdmin: passes, cOwner: passes,
+		cUnverifiedOwner: forbidden(dVerification), cOtherTenant: passes,
+		cOperator: passes, cOperatorNoWhy: passes,
+		cServiceScoped: passes, cServiceUnscoped: forbidden(dScopes),
+	}
+}
+
+// tenantDataRow is scopedRow for operations on the tenant's conversations:
+// they also need a tenant context (§1.6.3, DESIGN decision 8), so a
+// mismatching X-Tenant-Id is refused and a tenantless token (the operator
+// and the support service account send no X-Tenant-Id) lacks the context.
+func tenantDataRow(memberHas bool) map[string]outcome {
+	row := scopedRow(memberHas)
+	row[cOtherTenant] = forbidden(dTenantMismatch)
+	row[cOperator] = unauthenticated(dMissingTenant)
+	row[cOperatorNoWhy] = unauthenticated(dMissingTenant)
+	row[cServiceScoped] = unauthenticated(dMissingTenant)
+	return row
+}
+
+// tenantAdminRow is a Tenant(admin, owner) operation without a scope: the
+// tenant settings (http-api.md §2.7). Reading is open to a service account
+// of the tenant whose scopes give it the role (none here: viewer); updating
+// needs a person (DESIGN decision 13).
+func tenantAdminRow(personOnly bool) map[string]outcome {
+	row := scopedRow(true)
+	row[cMember] = forbidden(dTenantPrivileges) // member → viewer
+	row[cOtherTenant] = forbidden(dTenantMismatch)
+	row[cOperator] = unauthenticated(dMissingTenant)
+	row[cOperatorNoWhy] = unauthenticated(dMissingTenant)
+	row[cServiceScoped] = unauthenticated(dMissingTenant)
+	row[cServiceUnscoped] = forbidden(dTenantPrivileges)
+	if personOnly {
+		row[cServiceScoped] = unauthenticated(dUserSubject)
+		row[cServiceUnscoped] = unauthenticated(dUserSubject)
+	}
+	return row
+}
+
 // expectations maps every operation id to its row. An operation registered
 // on the server without an entry here fails the matrix.
 var expectations = map[string]map[string]outcome{
@@ -169,6 +222,20 @@ var expectations = map[string]map[string]outcome{
 	"browser-issue-service-account-token": actorRow,
 	"list-service-account-tokens":         actorRow,
 	"revoke-service-account-token":        actorRow,
+
+	// chat, agents, tools, conversations (http-api.md §2.4-2.5)
+	"chat": tenantDataRow(true),
+
+	// tenant settings (http-api.md §2.7)
+	"get-tenant-settings":    tenantAdminRow(false),
+	"update-tenant-settings": tenantAdminRow(true),
+
+	"list-agents":         scopedRow(true),
+	"get-agent-status":    tenantDataRow(true),
+	"list-tools":          scopedRow(true),
+	"list-conversations":  tenantDataRow(true),
+	"get-conversation":    tenantDataRow(true),
+	"delete-conversation": tenantDataRow(false),
 }
 
 // hiddenOperations are registered with Hidden (huma leaves them out of the

@@ -20,6 +20,13 @@ type Access struct {
 	PersonOnly bool
 }
 
+// tenantData is the rule of operations on the caller's tenant's data: scope,
+// the verification gate and a tenant context (any role; http-api.md §1.6.3,
+// DESIGN decision 8); service accounts may call them (DESIGN decision 13).
+func tenantData(scope string) Access {
+	return Access{Scopes: []string{scope}, Verified: true, TenantRoles: []string{}}
+}
+
 var (
 	public = Access{Public: true}
 	person = Access{PersonOnly: true}
@@ -56,4 +63,17 @@ var Policy = map[string]Access{
 	"browser-issue-service-account-token": actor,
 	"list-service-account-tokens":         actor,
 	"revoke-service-account-token":        actor,
+
+	// chat, agents, tools, conversations (http-api.md §2.4-2.5; agents-and-data.md §5.1)
+	"chat":                tenantData("conversations:write"),
+	"list-agents":         {Scopes: []string{"tools:read"}, Verified: true},
+	"get-agent-status":    tenantData("tools:read"),
+	"list-tools":          {Scopes: []string{"tools:read"}, Verified: true},
+	"list-conversations":  tenantData("conversations:read"),
+	"get-conversation":    tenantData("conversations:read"),
+	"delete-conversation": tenantData("conversations:delete"),
+
+	// tenant settings (http-api.md §2.7; service accounts may read, §18.5 note 33)
+	"get-tenant-settings":    {Verified: true, TenantRoles: []string{"admin", "owner"}},
+	"update-tenant-settings": {Verified: true, TenantRoles: []string{"admin", "owner"}, PersonOnly: true},
 }

@@ -32,8 +32,10 @@ import (
 	"agentplane/password"
 	"agentplane/server"
 	"agentplane/server/auth"
+	"agentplane/server/chat"
 	"agentplane/server/ops"
 	"agentplane/server/request"
+	"agentplane/server/tenants"
 	"agentplane/store"
 	"agentplane/store/storetest"
 	"agentplane/vault"
@@ -106,6 +108,22 @@ func WithSettings(edit func(*config.Settings)) Option {
 	return func(c *Config) { edit(&c.Settings) }
 }
 
+// WithOpenAI points chat at an OpenAI-compatible server (an openaitest
+// Server: WithOpenAI(fake.URL(), fake.Key())); without it chat has no
+// OPENAI_API_KEY and every turn fails with the not-configured error.
+func WithOpenAI(baseURL, key string) Option {
+	return func(c *Config) {
+		c.Settings.OpenAIBaseURL, c.Settings.OpenAIAPIKey = baseURL, config.Secret(key)
+	}
+}
+
+// WithTavily points the web search tool at a Tavily-compatible server.
+func WithTavily(baseURL, key string) Option {
+	return func(c *Config) {
+		c.Settings.TavilyBaseURL, c.Settings.TavilyAPIKey = baseURL, config.Secret(key)
+	}
+}
+
 // WithoutLogs disables logging, so a benchmark can tell the cost of the
 // access log line from the rest of the stack.
 func WithoutLogs() Option { return func(c *Config) { c.NoLogs = true } }
@@ -155,6 +173,8 @@ type Env struct {
 	Hasher *password.Hasher
 	// State is the auth area's Redis state (lockouts, throttles, one-time tokens).
 	State *store.AuthState
+	// Chat is the chat area (see WithOpenAI, WithTavily).
+	Chat *chat.Service
 }
 
 // Pepper is the AUTH_PASSWORD_PEPPER of the Env's hasher.
@@ -230,15 +250,26 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatalf("servertest: auth: %v", err)
 	}
+	chatSvc, err := chat.New(chat.Deps{
+		Store: st, OpenAIAPIKey: settings.OpenAIAPIKey, OpenAIBaseURL: settings.OpenAIBaseURL,
+		TavilyAPIKey: settings.TavilyAPIKey, TavilyBaseURL: settings.TavilyBaseURL, Log: log, Now: clock.Now,
+	})
+	if err != nil {
+		tb.Fatalf("servertest: chat: %v", err)
+	}
+	tenantSvc, err := tenants.New(tenants.Deps{Store: st, Now: clock.Now})
+	if err != nil {
+		tb.Fatalf("servertest: tenants: %v", err)
+	}
 	srv, err := server.New(server.Deps{Options: cfg.Options, Log: log, Metrics: m, Ops: opsSvc,
-		Authorizer: authz, Auth: authSvc, Rules: cfg.Rules})
+		Authorizer: authz, Auth: authSvc, Chat: chatSvc, Tenants: tenantSvc, Rules: cfg.Rules})
 	if err != nil {
 		tb.Fatalf("servertest: server: %v", err)
 	}
 	return &Env{
 		Handler: srv, Server: srv, Manager: km, Keys: ks, Store: st, Redis: rd, Metrics: m, Ops: opsSvc,
 		Clock: clock, Config: cfg, Log: log, logLines: buf, Policy: policy, Auth: authSvc,
-		Mail: mailbox, Hasher: hasher, State: state,
+		Mail: mailbox, Hasher: hasher, State: state, Chat: chatSvc,
 	}
 }
 

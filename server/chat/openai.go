@@ -1,0 +1,120 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+)
+
+// responder calls the OpenAI Responses API (spec: agents-and-data.md §3.3)
+// at OPENAI_BASE_URL; nil client means OPENAI_API_KEY is unset.
+type responder struct {
+	client *openai.Client
+}
+
+func newResponder(key, baseURL string, hc *http.Client) responder {
+	if key == "" {
+		return responder{}
+	}
+	opts := []option.RequestOption{option.WithAPIKey(key), option.WithHTTPClient(hc), option.WithMaxRetries(2)}
+	if baseURL != "" {
+		opts = append(opts, option.WithBaseURL(baseURL))
+	}
+	c := openai.NewClient(opts...)
+	return responder{client: &c}
+}
+
+// modelOutput is what the loop needs of one Response.
+type modelOutput struct {
+	Items []json.RawMessage // output items, as sent (each is also a valid input item)
+	Usage usage
+}
+
+// usage is token usage summed over a turn's model calls (§3.3 step 5).
+type usage struct{ Input, Output, Reasoning int }
+
+func (u *usage) add(o usage) {
+	u.Input += o.Input
+	u.Output += o.Output
+	u.Reasoning += o.Reasoning
+}
+
+// respond makes one non-streaming model call for agent with input items.
+// The local conversation id is never sent (§9 note 4).
+func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMessage) (modelOutput, error) {
+	if r.client == nil {
+		return modelOutput{}, chatFailure(ErrNotConfigured, notConfiguredSummary, nil)
+	}
+	params := responses.ResponseNewParams{Model: agent.Model, Instructions: openai.String(agent.Instructions)}
+	opts := []option.RequestOption{option.WithJSONSet("input", input)}
+	if tools := toolDefinitions(agent); len(tools) > 0 {
+		opts = append(opts, option.WithJSONSet("tools", tools))
+	}
+	res, err := r.client.Responses.New(ctx, params, opts...)
+	if err != nil {
+		return modelOutput{}, providerFailure(err)
+	}
+	var body struct {
+		Output []json.RawMessage `json:"output"`
+		Usage  *struct {
+			InputTokens         int `json:"input_tokens"`
+			OutputTokens        int `json:"output_tokens"`
+			OutputTokensDetails struct {
+				ReasoningTokens int `json:"reasoning_tokens"`
+			} `json:"output_tokens_details"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal([]byte(res.RawJSON()), &body); err != nil {
+		return modelOutput{}, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
+	}
+	out := modelOutput{Items: body.Output}
+	if body.Usage != nil {
+		out.Usage = usage{body.Usage.InputTokens, body.Usage.OutputTokens, body.Usage.OutputTokensDetails.ReasoningTokens}
+	}
+	return out, nil
+}
+
+// safeCode keeps an upstream error code only when it is a plain identifier.
+var safeCode = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// providerFailure is the safe summary of a failed model call: the upstream
+// status and code only (http-api.md §4 note 24).
+func providerFailure(err error) error {
+	var apiErr *openai.Error
+	switch {
+	case errors.As(err, &apiErr):
+		s := fmt.Sprintf("the model provider answered HTTP %d", apiErr.StatusCode)
+		if safeCode.MatchString(apiErr.Code) {
+			s += " (" + apiErr.Code + ")"
+		}
+		return chatFailure(ErrProvider, s+".", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return chatFailure(ErrProvider, "the model provider did not answer in time.", err)
+	case errors.Is(err, context.Canceled):
+		return chatFailure(ErrRun, "the request was cancelled.", err)
+	default:
+		return chatFailure(ErrProvider, "the model provider could not be reached or sent an invalid response.", err)
+	}
+}
+
+// toolDefinitions are the agent's function tools then its handoff tools,
+// all strict (§4.2, §2).
+func toolDefinitions(agent *Agent) []map[string]any {
+	var out []map[string]any
+	for _, t := range agent.Tools {
+		out = append(out, map[string]any{"type": "function", "name": t.Name, "description": t.Description,
+			"parameters": t.Parameters, "strict": true})
+	}
+	for _, target := range agent.targets {
+		out = append(out, map[string]any{"type": "function", "name": handoffToolName(target.Name),
+			"description": handoffDescription(target), "parameters": objectSchema(map[string]any{}), "strict": true})
+	}
+	return out
+}

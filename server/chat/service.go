@@ -1,0 +1,206 @@
+// Package chat runs agent conversations: the agents and tool registries, the
+// agent loop over the OpenAI Responses API, the service (plain Go, no HTTP)
+// and its huma operations (spec: agents-and-data.md §1-§6). Only this
+// package imports openai-go.
+package chat
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"agentplane/config"
+	"agentplane/store"
+)
+
+// Deps is everything the chat area uses; cmd/serve.go fills it.
+type Deps struct {
+	Store         *store.Store
+	OpenAIAPIKey  config.Secret // OPENAI_API_KEY; unset: every turn fails with ErrNotConfigured
+	OpenAIBaseURL string        // OPENAI_BASE_URL; "" is openai-go's default
+	TavilyAPIKey  config.Secret // TAVILY_API_KEY; unset: the search tool says so
+	TavilyBaseURL string        // TAVILY_BASE_URL
+	// ModelClient and TavilyClient default to clients with timeouts
+	// (2 minutes for the model, 30 seconds for Tavily).
+	ModelClient, TavilyClient *http.Client
+	Log                       *slog.Logger
+	Now                       func() time.Time
+}
+
+// Service is the chat area.
+type Service struct {
+	store  *store.Store
+	tools  *Tools
+	agents map[string]*Agent
+	model  responder
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// maxTurns is the SDK's DEFAULT_MAX_TURNS (§3.3).
+const maxTurns = 10
+
+// New builds the service; Store is required.
+func New(d Deps) (*Service, error) {
+	if d.Store == nil {
+		return nil, errors.New("chat: Store is required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.ModelClient == nil {
+		d.ModelClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	if d.TavilyClient == nil {
+		d.TavilyClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	s := &Service{store: d.Store, log: d.Log.With("logger", "chat"), now: d.Now,
+		model: newResponder(d.OpenAIAPIKey.Reveal(), d.OpenAIBaseURL, d.ModelClient)}
+	tavily := &Tavily{BaseURL: d.TavilyBaseURL, Key: d.TavilyAPIKey.Reveal(), Client: d.TavilyClient}
+	s.tools = newTools(tavily, d.Store.Conversations, d.Now)
+	s.agents = newAgents(s.tools)
+	return s, nil
+}
+
+// Scope is whose conversations an operation sees: a tenant and, when
+// UserID is set, only that user's (agents-and-data.md §9 note 1).
+type Scope struct{ TenantID, UserID string }
+
+// AgentSummary is one entry of GET /agents (http-api.md §2.5.1).
+type AgentSummary struct {
+	Name        string `json:"name"`
+	Status      string `json:"status" enum:"active,inactive,error"`
+	Description string `json:"description"`
+}
+
+// Agents lists the agents sorted by key.
+func (s *Service) Agents() []AgentSummary {
+	out := []AgentSummary{}
+	for _, k := range agentKeys(s.agents) {
+		out = append(out, AgentSummary{Name: k, Status: "active",
+			Description: "Agent specialised for " + spaced(k) + " tasks."})
+	}
+	return out
+}
+
+// AgentStatus is GET /agents/{agent_name}/status (http-api.md §2.5.2), from
+// the tenant's conversations (§9 note 12).
+type AgentStatus struct {
+	Name               string     `json:"name"`
+	Status             string     `json:"status" enum:"active,inactive,error"`
+	LastUsed           *time.Time `json:"last_used"`
+	TotalConversations int        `json:"total_conversations"`
+}
+
+// AgentStatus reports one agent's use within the tenant.
+func (s *Service) AgentStatus(ctx context.Context, tenantID, name string) (AgentStatus, error) {
+	if _, ok := s.agents[name]; !ok {
+		return AgentStatus{}, agentNotFound(name)
+	}
+	n, last, err := s.store.Conversations().AgentUsage(ctx, tenantID, name)
+	if err != nil {
+		return AgentStatus{}, err
+	}
+	return AgentStatus{Name: name, Status: "active", LastUsed: last, TotalConversations: n}, nil
+}
+
+// ToolsOverview is GET /tools (http-api.md §2.5.3).
+type ToolsOverview struct {
+	TotalTools int      `json:"total_tools"`
+	ToolNames  []string `json:"tool_names"`
+	Categories []string `json:"categories"`
+}
+
+// ToolsOverview lists the registry.
+func (s *Service) ToolsOverview() ToolsOverview {
+	names := s.tools.Names()
+	return ToolsOverview{TotalTools: len(names), ToolNames: names, Categories: s.tools.Categories()}
+}
+
+// ConversationSummary is one entry of GET /conversations (§5.2).
+type ConversationSummary struct {
+	ConversationID string    `json:"conversation_id"`
+	MessageCount   int       `json:"message_count"`
+	LastMessage    string    `json:"last_message"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Conversations lists the visible conversations, newest first; limit 0 is
+// all of them (§9 note 11).
+func (s *Service) Conversations(ctx context.Context, sc Scope, limit, offset int) ([]ConversationSummary, error) {
+	convs, _, err := s.store.Conversations().List(ctx, sc.TenantID, sc.UserID, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ConversationSummary, 0, len(convs))
+	for _, c := range convs {
+		updated := c.UpdatedAt
+		if c.LastMessageAt != nil {
+			updated = *c.LastMessageAt
+		}
+		out = append(out, ConversationSummary{ConversationID: c.Key, MessageCount: c.MessageCount,
+			LastMessage: c.LastMessage, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: updated.UTC()})
+	}
+	return out, nil
+}
+
+// HistoryMessage is one message of a ConversationHistory.
+type HistoryMessage struct {
+	Role      string    `json:"role" enum:"user,assistant,system"`
+	Content   string    `json:"content"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// ConversationHistory is GET /conversations/{conversation_id} (§5.2).
+type ConversationHistory struct {
+	ConversationID string           `json:"conversation_id"`
+	Messages       []HistoryMessage `json:"messages"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+	AgentContext   map[string]any   `json:"agent_context"`
+}
+
+// Conversation returns the visible conversation id with its messages; an
+// unknown, foreign or empty one is ErrConversationNotFound.
+func (s *Service) Conversation(ctx context.Context, sc Scope, id string) (ConversationHistory, error) {
+	_, msgs, err := s.store.Conversations().Get(ctx, sc.TenantID, sc.UserID, id)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidConversationID) || err == nil && len(msgs) == 0 {
+		return ConversationHistory{}, conversationNotFound(id, err)
+	}
+	if err != nil {
+		return ConversationHistory{}, err
+	}
+	h := ConversationHistory{ConversationID: id, Messages: make([]HistoryMessage, len(msgs)),
+		CreatedAt: msgs[0].CreatedAt.UTC(), UpdatedAt: msgs[len(msgs)-1].CreatedAt.UTC()}
+	for i, m := range msgs {
+		h.Messages[i] = HistoryMessage{Role: m.Role, Content: m.Content, Timestamp: m.CreatedAt.UTC()}
+	}
+	return h, nil
+}
+
+// DeleteConversation deletes the visible conversation id with its messages
+// and SDK session; an unknown or foreign one is left alone, without error
+// (§5.2, §9 notes 1 and 5).
+func (s *Service) DeleteConversation(ctx context.Context, sc Scope, id string) error {
+	_, err := s.store.Conversations().Delete(ctx, sc.TenantID, sc.UserID, id)
+	if errors.Is(err, store.ErrInvalidConversationID) {
+		return nil
+	}
+	return err
+}
+
+func spaced(key string) string {
+	b := []byte(key)
+	for i := range b {
+		if b[i] == '_' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
