@@ -1,7 +1,9 @@
 package tenants_test
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,5 +64,58 @@ func TestTenantSettingsThroughTheServer(t *testing.T) {
 	if code, body := do(service, http.MethodPut, update); code != http.StatusUnauthorized ||
 		body["error"] != "Token subject must reference a user account." {
 		t.Errorf("service account PUT = %d %v", code, body)
+	}
+}
+
+// TestHTTPValidation sends bad bodies through the real server: each is a
+// 422 whose items name the offending location (http-api.md §1.4).
+func TestHTTPValidation(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	owner := env.SeedUser(t, servertest.UserSeed{Email: "v@example.com", Password: "Correct-Horse-Battery-9", Verified: true})
+	claims := env.NewAccessClaims()
+	claims.Sub, claims.TenantID = "user:"+owner.User.ID, owner.Tenants[0]
+	bearer := "Bearer " + env.Sign(t, claims)
+	tests := []struct {
+		name, body, loc string // loc: the item's location, joined with dots
+	}{
+		{"unknown top-level key", `{"billing_contacts":[],"billing_webhook_url":null,"plan_metadata":{},"flags":{},"extra":1}`, "body.extra"},
+		{"unknown contact key", `{"billing_contacts":[{"name":"A","email":"a@example.com","extra":1}],"billing_webhook_url":null,"plan_metadata":{},"flags":{}}`, "body.billing_contacts.0.extra"},
+		{"bad email format", `{"billing_contacts":[{"name":"A","email":"not-an-email"}],"billing_webhook_url":null,"plan_metadata":{},"flags":{}}`, "body.billing_contacts.0.email"},
+		{"empty name", `{"billing_contacts":[{"name":"","email":"a@example.com"}],"billing_webhook_url":null,"plan_metadata":{},"flags":{}}`, "body.billing_contacts.0.name"},
+		{"long role", `{"billing_contacts":[{"name":"A","email":"a@example.com","role":"` + strings.Repeat("r", 65) + `"}],"billing_webhook_url":null,"plan_metadata":{},"flags":{}}`, "body.billing_contacts.0.role"},
+		{"non-string plan_metadata value", `{"billing_contacts":[],"billing_webhook_url":null,"plan_metadata":{"seats":3},"flags":{}}`, "body.plan_metadata.seats"},
+		{"non-boolean flag", `{"billing_contacts":[],"billing_webhook_url":null,"plan_metadata":{},"flags":{"beta":"yes"}}`, "body.flags.beta"},
+		{"missing flags", `{"billing_contacts":[],"billing_webhook_url":null,"plan_metadata":{}}`, "body.flags"},
+		{"missing webhook key", `{"billing_contacts":[],"plan_metadata":{},"flags":{}}`, "body.billing_webhook_url"},
+		{"null contacts", `{"billing_contacts":null,"billing_webhook_url":null,"plan_metadata":{},"flags":{}}`, "body.billing_contacts"},
+		{"long webhook", `{"billing_contacts":[],"billing_webhook_url":"https://e.com/` + strings.Repeat("a", 500) + `","plan_metadata":{},"flags":{}}`, "body.billing_webhook_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := env.JSONRequest(http.MethodPut, "/api/v1/tenants/settings", tt.body)
+			r.Header.Set("Authorization", bearer)
+			rec := env.Do(r)
+			if rec.Code != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", rec.Code, rec.Body)
+			}
+			got := servertest.Decode[struct {
+				Details []struct {
+					Loc []any `json:"loc"`
+				} `json:"details"`
+			}](t, rec)
+			var locs []string
+			for _, d := range got.Details {
+				parts := make([]string, len(d.Loc))
+				for i, p := range d.Loc {
+					parts[i] = fmt.Sprint(p)
+				}
+				locs = append(locs, strings.Join(parts, "."))
+			}
+			if !slices.Contains(locs, tt.loc) {
+				t.Errorf("item locations %q, want %s", locs, tt.loc)
+			}
+		})
 	}
 }
