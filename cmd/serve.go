@@ -130,6 +130,9 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 	chatSvc, err := chat.New(chat.Deps{
 		Store: st, OpenAIAPIKey: s.OpenAIAPIKey, OpenAIBaseURL: s.OpenAIBaseURL,
 		TavilyAPIKey: s.TavilyAPIKey, TavilyBaseURL: s.TavilyBaseURL, Log: log,
+		Limiter:       store.NewLimiter(rd, s.RateLimitKeyPrefix, "", log.With("logger", "ratelimit")),
+		ChatPerMinute: s.ChatRateLimitPerMinute,
+		RateLimitHits: func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
 	})
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ func Register(api huma.API, svc *Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "chat", Method: http.MethodPost, Path: "/api/v1/chat", Tags: []string{"Chat"},
 		Summary: "Chat with an agent", DefaultStatus: http.StatusOK,
+		Middlewares: huma.Middlewares{h.chatQuota(api)},
 	}, h.chat)
 	huma.Register(api, huma.Operation{
 		OperationID: "list-agents", Method: http.MethodGet, Path: "/api/v1/agents", Tags: []string{"Agents"},

@@ -27,10 +27,21 @@ type Deps struct {
 	ModelClient, TavilyClient *http.Client
 	Log                       *slog.Logger
 	Now                       func() time.Time
+
+	// Limiter counts chat_per_minute (CHAT_RATE_LIMIT_PER_MINUTE, ChatPerMinute;
+	// ≤ 0 or a nil Limiter: no limit). RateLimitHits records a refusal
+	// (rate_limit_hits_total).
+	Limiter       *store.Limiter
+	ChatPerMinute int
+	RateLimitHits func(quota, scope string)
 }
 
 // Service is the chat area.
 type Service struct {
+	limiter       *store.Limiter
+	chatPerMinute int
+	rateLimitHits func(quota, scope string)
+
 	store  *store.Store
 	tools  *Tools
 	agents map[string]*Agent
@@ -60,6 +71,7 @@ func New(d Deps) (*Service, error) {
 		d.TavilyClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	s := &Service{store: d.Store, log: d.Log.With("logger", "chat"), now: d.Now,
+		limiter: d.Limiter, chatPerMinute: d.ChatPerMinute, rateLimitHits: d.RateLimitHits,
 		model: newResponder(d.OpenAIAPIKey.Reveal(), d.OpenAIBaseURL, d.ModelClient)}
 	tavily := &Tavily{BaseURL: d.TavilyBaseURL, Key: d.TavilyAPIKey.Reveal(), Client: d.TavilyClient}
 	s.tools = newTools(tavily, d.Store.Conversations, d.Now)

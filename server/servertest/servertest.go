@@ -253,6 +253,9 @@ func New(tb testing.TB, opts ...Option) *Env {
 	chatSvc, err := chat.New(chat.Deps{
 		Store: st, OpenAIAPIKey: settings.OpenAIAPIKey, OpenAIBaseURL: settings.OpenAIBaseURL,
 		TavilyAPIKey: settings.TavilyAPIKey, TavilyBaseURL: settings.TavilyBaseURL, Log: log, Now: clock.Now,
+		Limiter:       store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log),
+		ChatPerMinute: settings.ChatRateLimitPerMinute,
+		RateLimitHits: func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
 	})
 	if err != nil {
 		tb.Fatalf("servertest: chat: %v", err)
