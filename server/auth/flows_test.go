@@ -513,8 +513,10 @@ func TestRegisterQuota(t *testing.T) {
 	}
 	wantStatus(t, reg(1, "203.0.113.10"), http.StatusCreated)
 	wantStatus(t, reg(2, "203.0.113.10"), http.StatusCreated)
-	if n := wantRateLimited(t, reg(3, "203.0.113.10"), "signup_per_hour"); n != 3600 {
-		t.Errorf("Retry-After %d, want the hour", n)
+	// Retry-After is the window's remaining TTL in Redis, which a real
+	// Redis counts down in real time while the test runs.
+	if n := wantRateLimited(t, reg(3, "203.0.113.10"), "signup_per_hour"); n < 3540 || n > 3600 {
+		t.Errorf("Retry-After %d, want the rest of the hour", n)
 	}
 	if _, err := env.Store.Users().ByEmail(context.Background(), "q3@example.com"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("refused signup created its user: %v", err)
