@@ -226,6 +226,19 @@ func (o *bearerOptions) bind(c *cobra.Command) {
 }
 
 // headers are the Authorization and operator-override headers of a list or revoke call.
+// prepare checks --output and reads the environment chain and the request
+// headers every token-admin command needs.
+func (o *bearerOptions) prepare(g *globals) (lookup func(string) (string, bool), headers map[string]string, err error) {
+	if err := oneOf("--output", o.output, "json", "text"); err != nil {
+		return nil, nil, err
+	}
+	if lookup, err = g.cliLookup(); err != nil {
+		return nil, nil, err
+	}
+	headers, err = o.headers(lookup)
+	return lookup, headers, err
+}
+
 func (o *bearerOptions) headers(lookup func(string) (string, bool)) (map[string]string, error) {
 	token := strings.TrimSpace(o.token)
 	if token == "" {
@@ -275,19 +288,12 @@ func newTokensListCmd(g *globals) *cobra.Command {
 		Short: "List service-account refresh tokens (GET /api/v1/auth/service-accounts/tokens)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := oneOf("--output", o.output, "json", "text"); err != nil {
-				return err
-			}
-			if o.status != "" {
+			if o.status != "" { // flags are judged before the environment is read
 				if err := oneOf("--status", o.status, "active", "revoked", "all"); err != nil {
 					return err
 				}
 			}
-			lookup, err := g.cliLookup()
-			if err != nil {
-				return err
-			}
-			headers, err := o.headers(lookup)
+			lookup, headers, err := o.prepare(g)
 			if err != nil {
 				return err
 			}
@@ -371,14 +377,7 @@ func newTokensRevokeCmd(g *globals) *cobra.Command {
 		Short: "Revoke a service-account refresh token by jti",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := oneOf("--output", o.output, "json", "text"); err != nil {
-				return err
-			}
-			lookup, err := g.cliLookup()
-			if err != nil {
-				return err
-			}
-			headers, err := o.headers(lookup)
+			lookup, headers, err := o.prepare(g)
 			if err != nil {
 				return err
 			}

@@ -123,14 +123,16 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	authSvc, err := newAuthService(s, st, rd, km, m, log)
+	// one limiter for every quota, so its fail-open warning throttle is shared
+	limiter := store.NewLimiter(rd, s.RateLimitKeyPrefix, "", log.With("logger", "ratelimit"))
+	authSvc, err := newAuthService(s, st, rd, limiter, km, m, log)
 	if err != nil {
 		return err
 	}
 	chatSvc, err := chat.New(chat.Deps{
 		Store: st, OpenAIAPIKey: s.OpenAIAPIKey, OpenAIBaseURL: s.OpenAIBaseURL,
 		TavilyAPIKey: s.TavilyAPIKey, TavilyBaseURL: s.TavilyBaseURL, Log: log,
-		Limiter:       store.NewLimiter(rd, s.RateLimitKeyPrefix, "", log.With("logger", "ratelimit")),
+		Limiter:       limiter,
 		ChatPerMinute: s.ChatRateLimitPerMinute,
 		RateLimitHits: func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
 	})
@@ -251,7 +253,7 @@ func startKeys(ctx context.Context, s config.Settings, dir string, m *metrics.Me
 }
 
 // newAuthService wires the auth area (spec: auth-and-keys.md).
-func newAuthService(s config.Settings, st *store.Store, rd *store.Redis, km *keys.Manager, m *metrics.Metrics, log *slog.Logger) (*auth.Service, error) {
+func newAuthService(s config.Settings, st *store.Store, rd *store.Redis, limiter *store.Limiter, km *keys.Manager, m *metrics.Metrics, log *slog.Logger) (*auth.Service, error) {
 	hasher, err := password.NewHasher(s.AuthPasswordPepper.Reveal(), password.DefaultCost, 0)
 	if err != nil {
 		return nil, err
@@ -279,7 +281,7 @@ func newAuthService(s config.Settings, st *store.Store, rd *store.Redis, km *key
 	}
 	return auth.New(auth.Deps{
 		Settings: s, Store: st, State: store.NewAuthState(rd, ""), Catalog: catalog, Vault: transit,
-		Limiter: store.NewLimiter(rd, s.RateLimitKeyPrefix, "", log.With("logger", "ratelimit")),
+		Limiter: limiter,
 		Keys:    km, Hasher: hasher, Mail: sender, Metrics: m, Log: log,
 	})
 }

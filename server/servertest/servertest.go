@@ -242,9 +242,10 @@ func New(tb testing.TB, opts ...Option) *Env {
 	settings := cfg.Settings
 	state := store.NewAuthState(rd, redisPrefix)
 	mailbox := &Mailbox{next: mail.NewLog(log, true)}
+	limiter := store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log) // shared, as in serve
 	authSvc, err := auth.New(auth.Deps{
 		Settings: settings, Store: st, State: state,
-		Limiter: store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log), Keys: km, Hasher: hasher,
+		Limiter: limiter, Keys: km, Hasher: hasher,
 		Mail: mailbox, Metrics: m, Log: log, Now: clock.Now, Vault: cfg.Vault,
 	})
 	if err != nil {
@@ -253,7 +254,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	chatSvc, err := chat.New(chat.Deps{
 		Store: st, OpenAIAPIKey: settings.OpenAIAPIKey, OpenAIBaseURL: settings.OpenAIBaseURL,
 		TavilyAPIKey: settings.TavilyAPIKey, TavilyBaseURL: settings.TavilyBaseURL, Log: log, Now: clock.Now,
-		Limiter:       store.NewLimiter(rd, settings.RateLimitKeyPrefix, redisPrefix, log),
+		Limiter:       limiter,
 		ChatPerMinute: settings.ChatRateLimitPerMinute,
 		RateLimitHits: func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
 	})
