@@ -46,9 +46,14 @@ func (u *usage) add(o usage) {
 	u.Reasoning += o.Reasoning
 }
 
-// respond makes one non-streaming model call for agent with input items.
-// The local conversation id is never sent (§9 note 4).
-func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMessage) (modelOutput, error) {
+// deltaFunc receives the text deltas of a streamed model call; an error
+// stops the call.
+type deltaFunc func(delta string) error
+
+// respond makes one model call for agent with input items: streamed when
+// onDelta is set (it then sees each output_text delta), else blocking. The
+// local conversation id is never sent (§9 note 4).
+func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMessage, onDelta deltaFunc) (modelOutput, error) {
 	if r.client == nil {
 		return modelOutput{}, chatFailure(ErrNotConfigured, notConfiguredSummary, nil)
 	}
@@ -57,28 +62,85 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 	if tools := toolDefinitions(agent); len(tools) > 0 {
 		opts = append(opts, option.WithJSONSet("tools", tools))
 	}
+	if onDelta != nil {
+		return r.stream(ctx, params, opts, onDelta)
+	}
 	res, err := r.client.Responses.New(ctx, params, opts...)
 	if err != nil {
 		return modelOutput{}, providerFailure(err)
 	}
-	var body struct {
-		Output []json.RawMessage `json:"output"`
-		Usage  *struct {
-			InputTokens         int `json:"input_tokens"`
-			OutputTokens        int `json:"output_tokens"`
-			OutputTokensDetails struct {
-				ReasoningTokens int `json:"reasoning_tokens"`
-			} `json:"output_tokens_details"`
-		} `json:"usage"`
-	}
+	var body responseBody
 	if err := json.Unmarshal([]byte(res.RawJSON()), &body); err != nil {
 		return modelOutput{}, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
 	}
-	out := modelOutput{Items: body.Output}
-	if body.Usage != nil {
-		out.Usage = usage{body.Usage.InputTokens, body.Usage.OutputTokens, body.Usage.OutputTokensDetails.ReasoningTokens}
+	return body.output(), nil
+}
+
+// stream makes one streamed model call: text deltas go to onDelta as they
+// arrive; the output items and usage come from the final
+// response.completed (or response.incomplete) event.
+func (r responder) stream(ctx context.Context, params responses.ResponseNewParams, opts []option.RequestOption, onDelta deltaFunc) (modelOutput, error) {
+	s := r.client.Responses.NewStreaming(ctx, params, opts...)
+	defer s.Close()
+	for s.Next() {
+		ev := s.Current()
+		switch ev.Type {
+		case "response.output_text.delta":
+			if err := onDelta(ev.Delta); err != nil {
+				return modelOutput{}, err
+			}
+		case "response.completed", "response.incomplete", "response.failed":
+			var e struct {
+				Response responseBody `json:"response"`
+			}
+			if err := json.Unmarshal([]byte(ev.RawJSON()), &e); err != nil {
+				return modelOutput{}, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
+			}
+			if ev.Type == "response.failed" {
+				return modelOutput{}, streamFailure(e.Response.Error.Code)
+			}
+			return e.Response.output(), nil
+		case "error":
+			return modelOutput{}, streamFailure(ev.Code)
+		}
 	}
-	return out, nil
+	if err := s.Err(); err != nil {
+		return modelOutput{}, providerFailure(err)
+	}
+	return modelOutput{}, chatFailure(ErrProvider, "the model provider's stream ended before the response was complete.", nil)
+}
+
+// responseBody is the part of a Response the loop reads.
+type responseBody struct {
+	Output []json.RawMessage `json:"output"`
+	Error  struct {
+		Code string `json:"code"`
+	} `json:"error"`
+	Usage *struct {
+		InputTokens         int `json:"input_tokens"`
+		OutputTokens        int `json:"output_tokens"`
+		OutputTokensDetails struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"output_tokens_details"`
+	} `json:"usage"`
+}
+
+func (b responseBody) output() modelOutput {
+	out := modelOutput{Items: b.Output}
+	if b.Usage != nil {
+		out.Usage = usage{b.Usage.InputTokens, b.Usage.OutputTokens, b.Usage.OutputTokensDetails.ReasoningTokens}
+	}
+	return out
+}
+
+// streamFailure is a model call the provider reported failed mid-stream:
+// its error code only, when it is a plain identifier.
+func streamFailure(code string) error {
+	s := "the model provider failed while streaming"
+	if safeCode.MatchString(code) {
+		s += " (" + code + ")"
+	}
+	return chatFailure(ErrProvider, s+".", nil)
 }
 
 // safeCode keeps an upstream error code only when it is a plain identifier.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
+	"time"
 
 	"agentplane/store"
 )
@@ -33,73 +35,175 @@ type Reply struct {
 // is the person writing ("" for a service account, whose conversations
 // belong to the tenant).
 func (s *Service) Chat(ctx context.Context, sc Scope, t Turn) (Reply, error) {
+	p, err := s.Begin(ctx, sc, t)
+	if err != nil {
+		return Reply{}, err
+	}
+	return p.Reply(ctx)
+}
+
+// Pending is a turn whose user message is stored (§3.2 steps 2-5); Reply or
+// Stream runs it, once.
+type Pending struct {
+	s         *Service
+	sc        Scope
+	rawID     string // the id as the client sent it (or generated)
+	key       string // the conversation's normalised key
+	sessionID string
+	entry     *Agent
+	meta      store.AppendMeta
+	userItem  json.RawMessage
+	history   []string
+}
+
+// Begin resolves the conversation and agent and stores the user message;
+// the run has not started. A conversation the caller may not see is
+// ErrConversationNotFound.
+func (s *Service) Begin(ctx context.Context, sc Scope, t Turn) (*Pending, error) {
 	rawID := t.ConversationID
 	if rawID == "" {
 		_, rawID, _ = store.ConversationID("")
 	}
 	_, key, err := store.ConversationID(rawID)
 	if err != nil {
-		return Reply{}, err
+		return nil, err
 	}
 	convs := s.store.Conversations()
 	sessionID := key
 	if st, err := convs.SessionState(ctx, sc.TenantID, sc.UserID, rawID); err == nil && st.SDKSessionID != "" {
 		sessionID = st.SDKSessionID
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Reply{}, err
+		return nil, err
 	}
 	entry := s.resolve(t.AgentType)
-
 	meta := store.AppendMeta{UserID: sc.UserID, AgentEntrypoint: entry.Key, SDKSessionID: sessionID}
 	user := store.Message{Role: "user", Content: t.Message}
 	if _, err := convs.Append(ctx, sc.TenantID, rawID, []store.Message{user}, meta, s.now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return Reply{}, conversationNotFound(rawID, err)
+			return nil, conversationNotFound(rawID, err)
 		}
-		return Reply{}, err
+		return nil, err
 	}
-
 	history, err := convs.SessionItems(ctx, sessionID)
 	if err != nil {
-		return Reply{}, err
+		return nil, err
 	}
 	userItem, _ := json.Marshal(map[string]string{"role": "user", "content": t.Message})
-	res, err := s.run(ctx, caller{sc.TenantID, sc.UserID}, entry, history, userItem)
+	return &Pending{s: s, sc: sc, rawID: rawID, key: key, sessionID: sessionID, entry: entry, meta: meta,
+		userItem: userItem, history: history}, nil
+}
+
+// ConversationID is the conversation's id as the client sees it.
+func (p *Pending) ConversationID() string { return p.rawID }
+
+// Reply runs the turn with blocking model calls and stores the reply.
+func (p *Pending) Reply(ctx context.Context) (Reply, error) {
+	res, err := p.s.run(ctx, caller{p.sc.TenantID, p.sc.UserID}, p.entry, p.history, p.userItem, nil)
 	if err != nil {
 		return Reply{}, err
 	}
+	if err := p.save(ctx, res, res.output); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Response: res.output, ConversationID: p.rawID, AgentUsed: res.agent.Key,
+		HandoffOccurred: res.handoffs > 0,
+		Metadata:        map[string]any{"model_used": p.entry.Model, "tools_available": p.s.tools.Names()}}, nil
+}
 
+// errStopped ends a model stream whose consumer stopped reading.
+var errStopped = errors.New("chat: stream consumer stopped")
+
+// saveTimeout bounds storing what a cancelled turn produced.
+const saveTimeout = 10 * time.Second
+
+// Stream runs the turn with streamed model calls (§3.4 with the Go fixes).
+// It yields a chunk frame per text delta, tagged with the agent writing
+// it, then — after the reply, session items and usage are stored — the
+// completion frame naming the final agent. A failure is yielded once as
+// (Frame{}, err) and ends the sequence. When the consumer stops early or
+// ctx ends, the model call is cancelled and the text produced so far is
+// stored as the reply.
+func (p *Pending) Stream(ctx context.Context) iter.Seq2[Frame, error] {
+	return func(yield func(Frame, error) bool) {
+		stopped := false
+		var text strings.Builder
+		onDelta := func(a *Agent) deltaFunc {
+			return func(d string) error {
+				text.WriteString(d)
+				if !yield(Frame{Chunk: d, ConversationID: p.rawID, AgentUsed: a.Key}, nil) {
+					stopped = true
+					return errStopped
+				}
+				return nil
+			}
+		}
+		res, err := p.s.run(ctx, caller{p.sc.TenantID, p.sc.UserID}, p.entry, p.history, p.userItem, onDelta)
+		if err != nil {
+			p.savePartial(ctx, res, text.String(), err)
+			if !stopped {
+				yield(Frame{}, err)
+			}
+			return
+		}
+		if err := p.save(ctx, res, text.String()); err != nil {
+			yield(Frame{}, err)
+			return
+		}
+		yield(Frame{ConversationID: p.rawID, IsComplete: true, AgentUsed: res.agent.Key}, nil)
+	}
+}
+
+// savePartial stores what a failed or abandoned stream produced: the text
+// the client saw as the reply, and as model memory the finished items plus
+// the unfinished message, so the next turn continues from what was said.
+// A turn that produced nothing leaves the user message alone, as a failed
+// blocking turn does.
+func (p *Pending) savePartial(ctx context.Context, res runResult, text string, cause error) {
+	if text == "" {
+		return
+	}
+	if res.partial != "" {
+		item, _ := json.Marshal(map[string]string{"role": "assistant", "content": res.partial})
+		res.items = append(res.items, item)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	if err := p.save(ctx, res, text); err != nil {
+		p.s.log.ErrorContext(ctx, "storing a cut-short reply failed", "conversation_id", p.rawID, "error", err, "cause", cause)
+	}
+}
+
+// save stores the reply with content, the new session items, the usage
+// and the session sync in one transaction (§3.2 steps 7-8, §3.3 step 4).
+func (p *Pending) save(ctx context.Context, res runResult, content string) error {
 	items := make([]string, 0, len(res.items)+1)
-	items = append(items, string(userItem))
+	items = append(items, string(p.userItem))
 	for _, it := range res.items {
 		items = append(items, string(it))
 	}
 	prompt, completion, reasoning, handoffs := res.usage.Input, res.usage.Output, res.usage.Reasoning, res.handoffs
-	reply := store.Message{Role: "assistant", Content: res.output, AgentType: res.agent.Key,
+	reply := store.Message{Role: "assistant", Content: content, AgentType: res.agent.Key,
 		PromptTokens: &prompt, CompletionTokens: &completion, ReasoningTokens: &reasoning}
+	meta := p.meta
 	meta.ActiveAgent = res.agent.Key
 	meta.PromptTokens, meta.CompletionTokens, meta.ReasoningTokens, meta.HandoffCount =
 		&prompt, &completion, &reasoning, &handoffs
-	now := s.now()
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	now := p.s.now()
+	err := p.s.store.InTx(ctx, func(tx *store.Store) error {
 		c := tx.Conversations()
-		if _, err := c.Append(ctx, sc.TenantID, rawID, []store.Message{reply}, meta, now); err != nil {
+		if _, err := c.Append(ctx, p.sc.TenantID, p.rawID, []store.Message{reply}, meta, now); err != nil {
 			return err
 		}
-		if err := c.AddSessionItems(ctx, sessionID, items, now); err != nil {
+		if err := c.AddSessionItems(ctx, p.sessionID, items, now); err != nil {
 			return err
 		}
-		return c.SetSessionState(ctx, sc.TenantID, sc.UserID, rawID, store.SessionState{SDKSessionID: sessionID, LastSyncAt: &now})
+		return c.SetSessionState(ctx, p.sc.TenantID, p.sc.UserID, p.rawID,
+			store.SessionState{SDKSessionID: p.sessionID, LastSyncAt: &now})
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return Reply{}, conversationNotFound(rawID, err) // deleted while the agent ran
+		return conversationNotFound(p.rawID, err) // deleted while the agent ran
 	}
-	if err != nil {
-		return Reply{}, err
-	}
-	return Reply{Response: res.output, ConversationID: rawID, AgentUsed: res.agent.Key,
-		HandoffOccurred: res.handoffs > 0,
-		Metadata:        map[string]any{"model_used": entry.Model, "tools_available": s.tools.Names()}}, nil
+	return err
 }
 
 // resolve maps agent_type to an agent: absent or unknown is triage (§2).
@@ -117,6 +221,7 @@ type runResult struct {
 	handoffs int
 	usage    usage
 	items    []json.RawMessage // the new items, in order, without the user input
+	partial  string            // streamed text of a model call that did not finish
 }
 
 // outputItem is the part of an output item the loop reads.
@@ -134,8 +239,11 @@ type outputItem struct {
 
 // run is the agent loop of §3.3: at most maxTurns model calls; tool calls
 // are executed and fed back; the first handoff of a response switches the
-// agent.
-func (s *Service) run(ctx context.Context, who caller, agent *Agent, history []string, userItem json.RawMessage) (runResult, error) {
+// agent. With onDelta set the model calls stream and onDelta(agent) gets
+// the text deltas of the agent writing them. On failure the result holds
+// what was finished, with partial the text of the call that was cut.
+func (s *Service) run(ctx context.Context, who caller, agent *Agent, history []string, userItem json.RawMessage,
+	onDelta func(*Agent) deltaFunc) (runResult, error) {
 	input := make([]json.RawMessage, 0, len(history)+1)
 	for _, h := range history {
 		input = append(input, json.RawMessage(h))
@@ -146,20 +254,33 @@ func (s *Service) run(ctx context.Context, who caller, agent *Agent, history []s
 		input = append(input, item)
 		res.items = append(res.items, item)
 	}
+	var partial strings.Builder
 	for range maxTurns {
-		out, err := s.model.respond(ctx, res.agent, input)
+		var deltas deltaFunc
+		if onDelta != nil {
+			emit := onDelta(res.agent)
+			partial.Reset()
+			deltas = func(d string) error {
+				partial.WriteString(d)
+				return emit(d)
+			}
+		}
+		out, err := s.model.respond(ctx, res.agent, input, deltas)
 		if err != nil {
-			return runResult{}, err
+			res.partial = partial.String()
+			return res, err
 		}
 		res.usage.add(out.Usage)
+		parsed := make([]outputItem, len(out.Items))
+		for i, raw := range out.Items {
+			if err := json.Unmarshal(raw, &parsed[i]); err != nil { // before any is kept: calls stay paired
+				return res, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
+			}
+		}
 		var calls []outputItem
 		var last *outputItem
-		for _, raw := range out.Items {
-			var it outputItem
-			if err := json.Unmarshal(raw, &it); err != nil {
-				return runResult{}, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
-			}
-			add(raw)
+		for i, it := range parsed {
+			add(out.Items[i])
 			switch it.Type {
 			case "function_call":
 				calls = append(calls, it)
@@ -198,7 +319,7 @@ func (s *Service) run(ctx context.Context, who caller, agent *Agent, history []s
 			res.handoffs++
 		}
 	}
-	return runResult{}, chatFailure(ErrRun, fmt.Sprintf("the agent exceeded %d turns.", maxTurns), nil)
+	return res, chatFailure(ErrRun, fmt.Sprintf("the agent exceeded %d turns.", maxTurns), nil)
 }
 
 // runTool executes one function call; a failure is the SDK's error text,
