@@ -132,9 +132,11 @@ func serve(ctx context.Context, s config.Settings, dir string, stdout io.Writer)
 	chatSvc, err := chat.New(chat.Deps{
 		Store: st, OpenAIAPIKey: s.OpenAIAPIKey, OpenAIBaseURL: s.OpenAIBaseURL,
 		TavilyAPIKey: s.TavilyAPIKey, TavilyBaseURL: s.TavilyBaseURL, Log: log,
-		Limiter:       limiter,
-		ChatPerMinute: s.ChatRateLimitPerMinute,
-		RateLimitHits: func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
+		Limiter:             limiter,
+		ChatPerMinute:       s.ChatRateLimitPerMinute,
+		RateLimitHits:       func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
+		ChatStreamPerMinute: s.ChatStreamRateLimitPerMinute, ChatStreamConcurrent: s.ChatStreamConcurrentLimit,
+		TurnLog: store.NewTurnLog(rd, ""),
 	})
 	if err != nil {
 		return err

@@ -97,6 +97,7 @@ func baseRules() []Rule {
 		{Err: tenants.ErrNotFound, Status: http.StatusNotFound},
 		{Err: chat.ErrConversationNotFound, Status: http.StatusNotFound},
 		{Err: chat.ErrAgentNotFound, Status: http.StatusNotFound},
+		{Err: chat.ErrNoResumableTurn, Status: http.StatusNotFound},
 		{Err: chat.ErrNotConfigured, Status: http.StatusInternalServerError},
 		{Err: chat.ErrProvider, Status: http.StatusBadGateway},
 		{Err: chat.ErrRun, Status: http.StatusInternalServerError},

@@ -224,7 +224,9 @@ var expectations = map[string]map[string]outcome{
 	"revoke-service-account-token":        actorRow,
 
 	// chat, agents, tools, conversations (http-api.md §2.4-2.5)
-	"chat": tenantDataRow(true),
+	"chat":               tenantDataRow(true),
+	"chat-stream":        tenantDataRow(true),
+	"chat-stream-resume": tenantDataRow(true),
 
 	// tenant settings (http-api.md §2.7)
 	"get-tenant-settings":    tenantAdminRow(false),

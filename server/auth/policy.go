@@ -66,6 +66,8 @@ var Policy = map[string]Access{
 
 	// chat, agents, tools, conversations (http-api.md §2.4-2.5; agents-and-data.md §5.1)
 	"chat":                tenantData("conversations:write"),
+	"chat-stream":         tenantData("conversations:write"),
+	"chat-stream-resume":  tenantData("conversations:read"),
 	"list-agents":         {Scopes: []string{"tools:read"}, Verified: true},
 	"get-agent-status":    tenantData("tools:read"),
 	"list-tools":          {Scopes: []string{"tools:read"}, Verified: true},

@@ -56,6 +56,7 @@ func Register(api huma.API, svc *Service) {
 		Summary: "Chat with an agent", DefaultStatus: http.StatusOK,
 		Middlewares: huma.Middlewares{h.chatQuota(api)},
 	}, h.chat)
+	registerStreams(api, h)
 	huma.Register(api, huma.Operation{
 		OperationID: "list-agents", Method: http.MethodGet, Path: "/api/v1/agents", Tags: []string{"Agents"},
 		Summary: "List agents", DefaultStatus: http.StatusOK,

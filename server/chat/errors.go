@@ -14,6 +14,9 @@ var (
 	ErrConversationNotFound = errors.New("chat: conversation not found")
 	// ErrAgentNotFound: no agent has that key (404).
 	ErrAgentNotFound = errors.New("chat: agent not found")
+	// ErrNoResumableTurn: the conversation has no resumable turn to resume
+	// (none was started with Last-Event-ID: 0, or its frames expired; 404).
+	ErrNoResumableTurn = errors.New("chat: no resumable turn")
 	// ErrNotConfigured: OPENAI_API_KEY is not set (500).
 	ErrNotConfigured = errors.New("chat: model provider not configured")
 	// ErrProvider: the model provider failed, timed out or answered
@@ -58,6 +61,10 @@ func conversationNotFound(id string, cause error) error {
 
 func agentNotFound(name string) error {
 	return &Error{kind: ErrAgentNotFound, detail: fmt.Sprintf("Agent '%s' not found", name)}
+}
+
+func noResumableTurn(id string) error {
+	return &Error{kind: ErrNoResumableTurn, detail: fmt.Sprintf("Conversation %s has no resumable stream", id)}
 }
 
 // chatFailure is a failed turn: kind, the safe summary after the prefix,

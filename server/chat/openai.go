@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -46,6 +47,12 @@ func (u *usage) add(o usage) {
 	u.Reasoning += o.Reasoning
 }
 
+// Bounds of one model call, blocking and streamed.
+const (
+	callTimeout       = 2 * time.Minute
+	streamCallTimeout = 10 * time.Minute
+)
+
 // deltaFunc receives the text deltas of a streamed model call; an error
 // stops the call.
 type deltaFunc func(delta string) error
@@ -63,8 +70,12 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 		opts = append(opts, option.WithJSONSet("tools", tools))
 	}
 	if onDelta != nil {
+		ctx, cancel := context.WithTimeout(ctx, streamCallTimeout)
+		defer cancel()
 		return r.stream(ctx, params, opts, onDelta)
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	res, err := r.client.Responses.New(ctx, params, opts...)
 	if err != nil {
 		return modelOutput{}, providerFailure(err)

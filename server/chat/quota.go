@@ -10,10 +10,18 @@ import (
 	"agentplane/store"
 )
 
-// quotaChat is the blocking chat's fixed window per tenant and caller
-// (spec: http-api.md §1.7; agents-and-data.md §5.4).
+// The chat quotas per tenant and caller (spec: http-api.md §1.7;
+// agents-and-data.md §5.4).
 func quotaChat(limit int) store.Quota {
 	return store.Quota{Name: "chat_per_minute", Limit: limit, Window: time.Minute, Scope: "user"}
+}
+
+func quotaChatStream(limit int) store.Quota {
+	return store.Quota{Name: "chat_stream_per_minute", Limit: limit, Window: time.Minute, Scope: "user"}
+}
+
+func quotaChatStreamConcurrency(limit int) store.ConcurrencyQuota {
+	return store.ConcurrencyQuota{Name: "chat_stream_concurrency", Limit: limit, TTL: 300 * time.Second, Scope: "user"}
 }
 
 // chatQuota is the operation middleware that counts a chat request and
@@ -21,7 +29,7 @@ func quotaChat(limit int) store.Quota {
 // the authorizer, so the caller is known.
 func (h handlers) chatQuota(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
-		if err := h.svc.allowChat(ctx.Context()); err != nil {
+		if err := h.svc.hit(ctx.Context(), quotaChat(h.svc.chatPerMinute)); err != nil {
 			_ = huma.WriteErr(api, ctx, 500, "", err) // the error hook maps it to 429
 			return
 		}
@@ -29,11 +37,32 @@ func (h handlers) chatQuota(api huma.API) func(huma.Context, func(huma.Context))
 	}
 }
 
-func (s *Service) allowChat(ctx context.Context) error {
-	if s.limiter == nil {
-		return nil
+// streamQuota counts a stream, then takes a concurrency lease that is held
+// until the stream ends — next returns only then — client gone included;
+// either refusal is a JSON 429 before the stream starts (§2.4.2).
+func (h handlers) streamQuota(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		c := ctx.Context()
+		err := h.svc.hit(c, quotaChatStream(h.svc.chatStreamPerMinute))
+		var lease *store.Lease
+		if err == nil {
+			// the lease's refresh must outlive a client that hangs up on a
+			// resumable turn, which runs on; Release ends it
+			lease, err = h.svc.acquire(context.WithoutCancel(c), quotaChatStreamConcurrency(h.svc.streamConcurrent))
+		}
+		if err != nil {
+			_ = huma.WriteErr(api, ctx, 500, "", err)
+			return
+		}
+		defer lease.Release(c) //nolint:errcheck // Release logs nothing; a lost lease expires with its TTL
+		next(ctx)
 	}
-	tenant, caller := "unknown", "unknown"
+}
+
+// callerParts are the key parts of a caller's quotas: tenant and user (or
+// service account).
+func callerParts(ctx context.Context) (tenant, caller string) {
+	tenant, caller = "unknown", "unknown"
 	if p, ok := auth.PrincipalFrom(ctx); ok {
 		if p.TenantID != "" {
 			tenant = p.TenantID
@@ -43,16 +72,39 @@ func (s *Service) allowChat(ctx context.Context) error {
 			caller = "service-account:" + p.ServiceAccount
 		}
 	}
-	q := quotaChat(s.chatPerMinute)
+	return tenant, caller
+}
+
+// hit counts one request against q; a refusal is a *store.RateLimitError.
+func (s *Service) hit(ctx context.Context, q store.Quota) error {
+	if s.limiter == nil {
+		return nil
+	}
+	tenant, caller := callerParts(ctx)
 	d, err := s.limiter.Hit(ctx, q, tenant, caller)
 	if err != nil {
 		return err
 	}
-	if err := d.Err(q.Name); err != nil {
-		if s.rateLimitHits != nil {
-			s.rateLimitHits(q.Name, q.Scope)
-		}
-		return err
+	return s.refused(d, q.Name, q.Scope)
+}
+
+// acquire takes one of q's concurrent slots; nil lease when not limited.
+func (s *Service) acquire(ctx context.Context, q store.ConcurrencyQuota) (*store.Lease, error) {
+	if s.limiter == nil {
+		return nil, nil
 	}
-	return nil
+	tenant, caller := callerParts(ctx)
+	lease, d, err := s.limiter.Acquire(ctx, q, tenant, caller)
+	if err != nil {
+		return nil, err
+	}
+	return lease, s.refused(d, q.Name, q.Scope)
+}
+
+func (s *Service) refused(d store.Decision, name, scope string) error {
+	err := d.Err(name)
+	if err != nil && s.rateLimitHits != nil {
+		s.rateLimitHits(name, scope)
+	}
+	return err
 }

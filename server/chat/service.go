@@ -22,8 +22,8 @@ type Deps struct {
 	OpenAIBaseURL string        // OPENAI_BASE_URL; "" is openai-go's default
 	TavilyAPIKey  config.Secret // TAVILY_API_KEY; unset: the search tool says so
 	TavilyBaseURL string        // TAVILY_BASE_URL
-	// ModelClient and TavilyClient default to clients with timeouts
-	// (2 minutes for the model, 30 seconds for Tavily).
+	// ModelClient and TavilyClient default to clients with timeouts (a
+	// model call may take 2 minutes, 10 when streamed; Tavily 30 seconds).
 	ModelClient, TavilyClient *http.Client
 	Log                       *slog.Logger
 	Now                       func() time.Time
@@ -34,13 +34,25 @@ type Deps struct {
 	Limiter       *store.Limiter
 	ChatPerMinute int
 	RateLimitHits func(quota, scope string)
+
+	// ChatStreamPerMinute (CHAT_STREAM_RATE_LIMIT_PER_MINUTE) and
+	// ChatStreamConcurrent (CHAT_STREAM_CONCURRENT_LIMIT) limit streams per
+	// tenant and caller; ≤ 0 disables either.
+	ChatStreamPerMinute, ChatStreamConcurrent int
+	// TurnLog keeps resumable streams' frames (required).
+	TurnLog *store.TurnLog
+	// StreamPing is the silence before a `: ping` comment; 0 is 15 s.
+	StreamPing time.Duration
 }
 
 // Service is the chat area.
 type Service struct {
-	limiter       *store.Limiter
-	chatPerMinute int
-	rateLimitHits func(quota, scope string)
+	limiter                               *store.Limiter
+	chatPerMinute                         int
+	chatStreamPerMinute, streamConcurrent int
+	rateLimitHits                         func(quota, scope string)
+	turns                                 *store.TurnLog
+	ping                                  time.Duration
 
 	store  *store.Store
 	tools  *Tools
@@ -55,8 +67,11 @@ const maxTurns = 10
 
 // New builds the service; Store is required.
 func New(d Deps) (*Service, error) {
-	if d.Store == nil {
-		return nil, errors.New("chat: Store is required")
+	if d.Store == nil || d.TurnLog == nil {
+		return nil, errors.New("chat: Store and TurnLog are required")
+	}
+	if d.StreamPing <= 0 {
+		d.StreamPing = defaultPing
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -65,18 +80,31 @@ func New(d Deps) (*Service, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.ModelClient == nil {
-		d.ModelClient = &http.Client{Timeout: 2 * time.Minute}
+		d.ModelClient = modelClient()
 	}
 	if d.TavilyClient == nil {
 		d.TavilyClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	s := &Service{store: d.Store, log: d.Log.With("logger", "chat"), now: d.Now,
 		limiter: d.Limiter, chatPerMinute: d.ChatPerMinute, rateLimitHits: d.RateLimitHits,
+		chatStreamPerMinute: d.ChatStreamPerMinute, streamConcurrent: d.ChatStreamConcurrent,
+		turns: d.TurnLog, ping: d.StreamPing,
 		model: newResponder(d.OpenAIAPIKey.Reveal(), d.OpenAIBaseURL, d.ModelClient)}
 	tavily := &Tavily{BaseURL: d.TavilyBaseURL, Key: d.TavilyAPIKey.Reveal(), Client: d.TavilyClient}
 	s.tools = newTools(tavily, d.Store.Conversations, d.Now)
 	s.agents = newAgents(s.tools)
 	return s, nil
+}
+
+// modelClient is the default model HTTP client: no overall timeout (a
+// streamed answer may take minutes; respond bounds each call), a bounded
+// wait for response headers, and enough idle connections that many
+// concurrent streams reuse them instead of dialling each time.
+func modelClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	t.MaxIdleConnsPerHost = 256
+	return &http.Client{Transport: t}
 }
 
 // Scope is whose conversations an operation sees: a tenant and, when

@@ -87,6 +87,7 @@ type Config struct {
 	DiscardLogs  bool           // keep no in-memory copy (benchmarks)
 	Vault        *vault.Transit // see WithVault
 	NoLogs       bool           // log nothing at all: records are not even formatted
+	StreamPing   time.Duration  // see WithStreamPing
 }
 
 // Option adjusts the Config.
@@ -116,6 +117,10 @@ func WithOpenAI(baseURL, key string) Option {
 		c.Settings.OpenAIBaseURL, c.Settings.OpenAIAPIKey = baseURL, config.Secret(key)
 	}
 }
+
+// WithStreamPing sets the silence after which chat streams send `: ping`
+// (15 s by default).
+func WithStreamPing(d time.Duration) Option { return func(c *Config) { c.StreamPing = d } }
 
 // WithTavily points the web search tool at a Tavily-compatible server.
 func WithTavily(baseURL, key string) Option {
@@ -254,9 +259,11 @@ func New(tb testing.TB, opts ...Option) *Env {
 	chatSvc, err := chat.New(chat.Deps{
 		Store: st, OpenAIAPIKey: settings.OpenAIAPIKey, OpenAIBaseURL: settings.OpenAIBaseURL,
 		TavilyAPIKey: settings.TavilyAPIKey, TavilyBaseURL: settings.TavilyBaseURL, Log: log, Now: clock.Now,
-		Limiter:       limiter,
-		ChatPerMinute: settings.ChatRateLimitPerMinute,
-		RateLimitHits: func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
+		Limiter:             limiter,
+		ChatPerMinute:       settings.ChatRateLimitPerMinute,
+		RateLimitHits:       func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
+		ChatStreamPerMinute: settings.ChatStreamRateLimitPerMinute, ChatStreamConcurrent: settings.ChatStreamConcurrentLimit,
+		TurnLog: store.NewTurnLog(rd, redisPrefix), StreamPing: cfg.StreamPing,
 	})
 	if err != nil {
 		tb.Fatalf("servertest: chat: %v", err)
