@@ -73,9 +73,10 @@ func WithKey(key string) Option { return func(s *Server) { s.key = key } }
 // Use it only in tests that measure time.
 func Delay(d time.Duration) Option { return func(s *Server) { s.delay = d } }
 
-// withHangDone makes the Server send on ch each time a hanging answer sees its
-// request context end (a hook for this package's tests).
-func withHangDone(ch chan<- struct{}) Option { return func(s *Server) { s.hangDone = ch } }
+// NotifyAbandoned makes the Server send on ch (without blocking) each time a
+// hanging or paused answer sees its request context end: the client gave
+// up on the model call.
+func NotifyAbandoned(ch chan<- struct{}) Option { return func(s *Server) { s.hangDone = ch } }
 
 // New starts a Server; it is closed in tb.Cleanup, which also ends any answer
 // still hanging.
@@ -179,6 +180,9 @@ type Reply struct {
 	cut    cutMode
 	cutAt  int
 	header http.Header
+	// pause: a streamed answer waits after pauseAt events until pause is closed
+	pause   <-chan struct{}
+	pauseAt int
 }
 
 // item is one output item: an assistant message, or a function call when name
@@ -311,6 +315,15 @@ func (r Reply) HangAfter(n int) Reply {
 	return r
 }
 
+// PauseAfter returns r, streamed, that stops after its first n events until
+// release is closed and then sends the rest — a model that is still writing
+// while a test looks at the stream. If the request ends first, the answer is
+// abandoned as with HangAfter.
+func (r Reply) PauseAfter(n int, release <-chan struct{}) Reply {
+	r.pause, r.pauseAt = release, max(n, 0)
+	return r
+}
+
 // ErrorBody is an error envelope as the API writes it:
 // {"error": {"message", "type", "param": null, "code"}}, indented; an empty
 // code is null.
@@ -436,8 +449,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 	if rc.Flush() != nil {
 		return
 	}
-	for _, f := range frames {
+	for i, f := range frames {
 		if r.Context().Err() != nil {
+			return
+		}
+		if reply.pause != nil && i == reply.pauseAt && !s.paused(r.Context(), reply.pause) {
 			return
 		}
 		if _, err := w.Write(f); err != nil {
@@ -452,17 +468,36 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 	}
 }
 
+// paused waits for release (true) or the request's end (false, reported
+// like a hang's).
+func (s *Server) paused(ctx context.Context, release <-chan struct{}) bool {
+	select {
+	case <-release:
+		return true
+	case <-ctx.Done():
+		s.abandoned()
+		return false
+	case <-s.done:
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// abandoned reports an answer whose request ended.
+func (s *Server) abandoned() {
+	if s.hangDone != nil {
+		select {
+		case s.hangDone <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // hang waits for the request's end; at the Server's close it aborts the
 // connection, so the client sees an error rather than an empty 200.
 func (s *Server) hang(ctx context.Context) {
 	select {
 	case <-ctx.Done():
-		if s.hangDone != nil {
-			select {
-			case s.hangDone <- struct{}{}:
-			default:
-			}
-		}
+		s.abandoned()
 	case <-s.done:
 		panic(http.ErrAbortHandler)
 	}

@@ -610,7 +610,7 @@ func TestHang(t *testing.T) {
 	t.Run("until the client gives up", func(t *testing.T) {
 		t.Parallel()
 		ended := make(chan struct{}, 1)
-		s := New(t, withHangDone(ended))
+		s := New(t, NotifyAbandoned(ended))
 		s.Enqueue(Hang())
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
@@ -626,7 +626,7 @@ func TestHang(t *testing.T) {
 	t.Run("mid stream until cancel", func(t *testing.T) {
 		t.Parallel()
 		ended := make(chan struct{}, 1)
-		s := New(t, withHangDone(ended))
+		s := New(t, NotifyAbandoned(ended))
 		s.Enqueue(Text("a stalled answer", Usage{}).HangAfter(5))
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
