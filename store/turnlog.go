@@ -46,8 +46,13 @@ func (l *TurnLog) key(tenantID, conversation string) string {
 // Begin starts a new turn for the conversation, dropping the previous
 // turn's frames.
 func (l *TurnLog) Begin(ctx context.Context, tenantID, conversation string) error {
+	return l.Drop(ctx, tenantID, conversation)
+}
+
+// Drop deletes the conversation's frames (the conversation was deleted).
+func (l *TurnLog) Drop(ctx context.Context, tenantID, conversation string) error {
 	if err := l.r.Del(ctx, l.key(tenantID, conversation)).Err(); err != nil {
-		return fmt.Errorf("%w: begin: %w", errTurnLog, err)
+		return fmt.Errorf("%w: drop: %w", errTurnLog, err)
 	}
 	return nil
 }

@@ -224,15 +224,19 @@ func (s *Service) Conversation(ctx context.Context, sc Scope, id string) (Conver
 	return h, nil
 }
 
-// DeleteConversation deletes the visible conversation id with its messages
-// and SDK session; an unknown or foreign one is left alone, without error
-// (§5.2, §9 notes 1 and 5).
+// DeleteConversation deletes the visible conversation id with its messages,
+// SDK session and resumable frames; an unknown or foreign one is left
+// alone, without error (§5.2, §9 notes 1 and 5).
 func (s *Service) DeleteConversation(ctx context.Context, sc Scope, id string) error {
-	_, err := s.store.Conversations().Delete(ctx, sc.TenantID, sc.UserID, id)
-	if errors.Is(err, store.ErrInvalidConversationID) {
+	deleted, err := s.store.Conversations().Delete(ctx, sc.TenantID, sc.UserID, id)
+	if errors.Is(err, store.ErrInvalidConversationID) || err == nil && !deleted {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	_, key, _ := store.ConversationID(id)
+	return s.turns.Drop(ctx, sc.TenantID, key)
 }
 
 func spaced(key string) string {

@@ -503,6 +503,11 @@ func TestChatStreamResume(t *testing.T) {
 	if len(tail) != 0 {
 		t.Errorf("replay past the end sent %d frames", len(tail))
 	}
+	// deleting the conversation deletes its frames too
+	mustStatus(t, alice.do(http.MethodDelete, "/api/v1/conversations/resume-me", ""), http.StatusNoContent)
+	if n := env.Redis.Keys(t.Context(), "*chat:turn:*").Val(); len(n) != 0 {
+		t.Errorf("frames left after delete: %v", n)
+	}
 }
 
 func TestChatStreamResumeRefusals(t *testing.T) {
