@@ -88,6 +88,7 @@ Settings come from, highest priority first: flags, the process environment,
 		newMigrateCmd(g),
 		newKeysCmd(g),
 		newAuthCmd(g),
+		newChatCmd(g),
 		newVersionCmd(),
 	)
 	return root
