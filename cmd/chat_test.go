@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,5 +166,47 @@ func TestChatHelpReadsNoSettings(t *testing.T) {
 		if !strings.Contains(out.String(), flag) {
 			t.Errorf("help does not list %s", flag)
 		}
+	}
+}
+
+// TestChatAgainstServe: remote mode streams a turn from a real server over
+// SSE (resumable) and prints it as in-process mode does.
+func TestChatAgainstServe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ai := openaitest.New(t)
+	vars := with(baseVars(dir), "OPENAI_API_KEY", ai.Key(), "OPENAI_BASE_URL", ai.URL(),
+		"REQUIRE_EMAIL_VERIFICATION", "false", "AGENTPLANE_CONFIG_DIR", filepath.Join(dir, "config"))
+	base, stop := startServe(t, dir, vars)
+	defer stop()
+	body := `{"email":"dev@example.com","password":"correct-Horse-battery-9","tenant_name":"Dev","display_name":"Dev","accept_terms":true}`
+	resp, err := http.Post(base+"/api/v1/auth/register", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var session struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&session); err != nil || session.AccessToken == "" {
+		t.Fatalf("register: %d %v", resp.StatusCode, err)
+	}
+
+	ai.Enqueue(openaitest.Text("Hello from the server.", openaitest.Usage{InputTokens: 5, OutputTokens: 4}))
+	r := runCmd(t, t.Context(), dir, with(vars, "AGENTPLANE_TOKEN", session.AccessToken),
+		"chat", "--api-url", base, "--message", "hi")
+	if r.code != 0 || r.stdout != "Hello from the server.\n" || !strings.Contains(r.stderr, " · agent triage") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
+	ai.Enqueue(openaitest.Text("Blocking works too.", openaitest.Usage{InputTokens: 5, OutputTokens: 4}))
+	r = runCmd(t, t.Context(), dir, vars, "chat", "--api-url", base, "--token", session.AccessToken, "--no-stream", "--message", "and?")
+	if r.code != 0 || r.stdout != "Blocking works too.\n" {
+		t.Fatalf("no-stream: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
+	r = runCmd(t, t.Context(), dir, vars, "chat", "--api-url", base, "--token", "not-a-token", "--message", "hi")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "[ERROR] ") || !strings.Contains(r.stderr, "(HTTP 401)") {
+		t.Errorf("bad token: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
