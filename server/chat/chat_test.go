@@ -29,14 +29,14 @@ type caller struct {
 }
 
 // newTenant seeds a tenant (with an owner) and returns its id.
-func newTenant(t *testing.T, env *servertest.Env) string {
+func newTenant(t testing.TB, env *servertest.Env) string {
 	t.Helper()
 	return env.SeedUser(t, servertest.UserSeed{Email: uuid.NewString() + "@example.com", Password: "correct horse battery",
 		Verified: true}).Tenants[0]
 }
 
 // person seeds a verified user with role in tenant and signs their token.
-func person(t *testing.T, env *servertest.Env, tenant, role string) caller {
+func person(t testing.TB, env *servertest.Env, tenant, role string) caller {
 	t.Helper()
 	u := env.SeedUser(t, servertest.UserSeed{Email: uuid.NewString() + "@example.com", Password: "correct horse battery",
 		Verified: true, Members: []servertest.Member{{TenantID: tenant, Role: role}}})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/responses"
 )
 
@@ -82,43 +83,81 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 	}
 	var body responseBody
 	if err := json.Unmarshal([]byte(res.RawJSON()), &body); err != nil {
-		return modelOutput{}, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
+		return modelOutput{}, invalidResponse(err)
 	}
 	return body.output(), nil
 }
 
 // stream makes one streamed model call: text deltas go to onDelta as they
 // arrive; the output items and usage come from the final
-// response.completed (or response.incomplete) event.
+// response.completed (or response.incomplete) event. openai-go builds,
+// authenticates and retries the request; the events are read with its SSE
+// decoder but decoded here, and only the few the loop needs: its typed
+// stream decodes every event (each repeating the whole request) into a
+// large union, which made up most of a turn's CPU time.
 func (r responder) stream(ctx context.Context, params responses.ResponseNewParams, opts []option.RequestOption, onDelta deltaFunc) (modelOutput, error) {
-	s := r.client.Responses.NewStreaming(ctx, params, opts...)
-	defer s.Close()
-	for s.Next() {
-		ev := s.Current()
-		switch ev.Type {
+	var raw *http.Response
+	opts = append(opts, option.WithJSONSet("stream", true))
+	if err := r.client.Post(ctx, "responses", params, &raw, opts...); err != nil {
+		return modelOutput{}, providerFailure(err)
+	}
+	events := ssestream.NewDecoder(raw)
+	if events == nil {
+		raw.Body.Close()
+		return modelOutput{}, chatFailure(ErrProvider, "the model provider did not answer with an event stream.", nil)
+	}
+	defer events.Close()
+	for events.Next() {
+		ev := events.Event()
+		typ := ev.Type
+		if typ == "" || typ == "message" { // a server that sends data lines only
+			var t struct {
+				Type string `json:"type"`
+			}
+			if err := json.Unmarshal(ev.Data, &t); err != nil {
+				return modelOutput{}, invalidResponse(err)
+			}
+			typ = t.Type
+		}
+		switch typ {
 		case "response.output_text.delta":
-			if err := onDelta(ev.Delta); err != nil {
+			var d struct {
+				Delta string `json:"delta"`
+			}
+			if err := json.Unmarshal(ev.Data, &d); err != nil {
+				return modelOutput{}, invalidResponse(err)
+			}
+			if err := onDelta(d.Delta); err != nil {
 				return modelOutput{}, err
 			}
 		case "response.completed", "response.incomplete", "response.failed":
 			var e struct {
 				Response responseBody `json:"response"`
 			}
-			if err := json.Unmarshal([]byte(ev.RawJSON()), &e); err != nil {
-				return modelOutput{}, chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
+			if err := json.Unmarshal(ev.Data, &e); err != nil {
+				return modelOutput{}, invalidResponse(err)
 			}
-			if ev.Type == "response.failed" {
+			if typ == "response.failed" {
 				return modelOutput{}, streamFailure(e.Response.Error.Code)
 			}
 			return e.Response.output(), nil
 		case "error":
-			return modelOutput{}, streamFailure(ev.Code)
+			var e struct {
+				Code string `json:"code"`
+			}
+			_ = json.Unmarshal(ev.Data, &e)
+			return modelOutput{}, streamFailure(e.Code)
 		}
 	}
-	if err := s.Err(); err != nil {
+	if err := events.Err(); err != nil {
 		return modelOutput{}, providerFailure(err)
 	}
 	return modelOutput{}, chatFailure(ErrProvider, "the model provider's stream ended before the response was complete.", nil)
+}
+
+// invalidResponse is a model answer that could not be read.
+func invalidResponse(err error) error {
+	return chatFailure(ErrProvider, "the model provider sent an invalid response.", err)
 }
 
 // responseBody is the part of a Response the loop reads.

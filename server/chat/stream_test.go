@@ -99,7 +99,7 @@ func decodeSegment(t *testing.T, seg string) frame {
 
 // live serves env on a real listener, for tests that read a stream as it is
 // written or hang up mid-stream.
-func live(t *testing.T, env *servertest.Env) *httptest.Server {
+func live(t testing.TB, env *servertest.Env) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(env.Handler)
 	t.Cleanup(srv.Close)
@@ -262,7 +262,7 @@ func TestChatStreamErrors(t *testing.T) {
 		{name: "failed mid-stream", reply: openaitest.Text("Partial answer that the model never finished.", openaitest.Usage{}).FailAfter(6),
 			wantErr: "Error processing chat request: the model provider failed while streaming (server_error).", partial: true},
 		{name: "malformed event", reply: openaitest.Malformed(),
-			wantErr: "Error processing chat request: the model provider could not be reached or sent an invalid response."},
+			wantErr: "Error processing chat request: the model provider sent an invalid response."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

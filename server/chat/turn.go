@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 
 	"agentplane/store"
@@ -42,8 +43,11 @@ func (s *Service) Chat(ctx context.Context, sc Scope, t Turn) (Reply, error) {
 	return p.Reply(ctx)
 }
 
-// Pending is a turn whose user message is stored (§3.2 steps 2-5); Reply or
-// Stream runs it, once.
+// Pending is a turn whose conversation is resolved (§3.2 steps 2-5); Reply
+// or Stream runs it, once. Its user message is stored by Begin, or — when
+// the conversation is known to be new or the caller's own — while the
+// first model call is made, so that a stream's first chunk does not wait
+// for a database write.
 type Pending struct {
 	s         *Service
 	sc        Scope
@@ -54,43 +58,74 @@ type Pending struct {
 	meta      store.AppendMeta
 	userItem  json.RawMessage
 	history   []string
+
+	user     store.Message // stored by storeUser unless stored is set
+	at       time.Time
+	userOnce sync.Once
+	userDone chan struct{}
+	userErr  error
 }
 
-// Begin resolves the conversation and agent and stores the user message;
-// the run has not started. A conversation the caller may not see is
-// ErrConversationNotFound.
+// Begin resolves the conversation and agent; the run has not started. A
+// conversation the caller may not see is ErrConversationNotFound.
 func (s *Service) Begin(ctx context.Context, sc Scope, t Turn) (*Pending, error) {
-	rawID := t.ConversationID
-	if rawID == "" {
+	rawID, known := t.ConversationID, true
+	if rawID == "" { // a new conversation: nothing to look up
 		_, rawID, _ = store.ConversationID("")
+		known = false
 	}
 	_, key, err := store.ConversationID(rawID)
 	if err != nil {
 		return nil, err
 	}
-	convs := s.store.Conversations()
-	sessionID := key
-	if st, err := convs.SessionState(ctx, sc.TenantID, sc.UserID, rawID); err == nil && st.SDKSessionID != "" {
-		sessionID = st.SDKSessionID
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
 	entry := s.resolve(t.AgentType)
-	meta := store.AppendMeta{UserID: sc.UserID, AgentEntrypoint: entry.Key, SDKSessionID: sessionID}
-	user := store.Message{Role: "user", Content: t.Message}
-	if _, err := convs.Append(ctx, sc.TenantID, rawID, []store.Message{user}, meta, s.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, conversationNotFound(rawID, err)
+	p := &Pending{s: s, sc: sc, rawID: rawID, key: key, sessionID: key, entry: entry,
+		user: store.Message{Role: "user", Content: t.Message}, at: s.now(), userDone: make(chan struct{})}
+	p.userItem, _ = json.Marshal(map[string]string{"role": "user", "content": t.Message})
+	p.meta = store.AppendMeta{UserID: sc.UserID, AgentEntrypoint: entry.Key, SDKSessionID: key}
+	if !known {
+		return p, nil
+	}
+	convs := s.store.Conversations()
+	st, err := convs.SessionState(ctx, sc.TenantID, sc.UserID, rawID)
+	switch {
+	case err == nil: // the caller's own conversation
+		if st.SDKSessionID != "" {
+			p.sessionID, p.meta.SDKSessionID = st.SDKSessionID, st.SDKSessionID
 		}
+	case errors.Is(err, store.ErrNotFound):
+		// new, or someone else's: storing the message now tells which
+		if err := p.storeUser(ctx); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, err
 	}
-	history, err := convs.SessionItems(ctx, sessionID)
-	if err != nil {
+	if p.history, err = convs.SessionItems(ctx, p.sessionID); err != nil {
 		return nil, err
 	}
-	userItem, _ := json.Marshal(map[string]string{"role": "user", "content": t.Message})
-	return &Pending{s: s, sc: sc, rawID: rawID, key: key, sessionID: sessionID, entry: entry, meta: meta,
-		userItem: userItem, history: history}, nil
+	return p, nil
+}
+
+// storeUser stores the user message once; every call returns the outcome.
+func (p *Pending) storeUser(ctx context.Context) error {
+	p.userOnce.Do(func() {
+		defer close(p.userDone)
+		_, err := p.s.store.Conversations().Append(ctx, p.sc.TenantID, p.rawID, []store.Message{p.user}, p.meta, p.at)
+		if errors.Is(err, store.ErrNotFound) {
+			err = conversationNotFound(p.rawID, err)
+		}
+		p.userErr = err
+	})
+	<-p.userDone
+	return p.userErr
+}
+
+// storeUserAsync starts storing the user message beside the first model
+// call; the write runs to its end even if ctx is cancelled, so the message
+// stays stored as a failed turn's does.
+func (p *Pending) storeUserAsync(ctx context.Context) {
+	go func() { _ = p.storeUser(context.WithoutCancel(ctx)) }()
 }
 
 // ConversationID is the conversation's id as the client sees it.
@@ -98,7 +133,11 @@ func (p *Pending) ConversationID() string { return p.rawID }
 
 // Reply runs the turn with blocking model calls and stores the reply.
 func (p *Pending) Reply(ctx context.Context) (Reply, error) {
+	p.storeUserAsync(ctx)
 	res, err := p.s.run(ctx, caller{p.sc.TenantID, p.sc.UserID}, p.entry, p.history, p.userItem, nil)
+	if uerr := p.storeUser(ctx); uerr != nil {
+		return Reply{}, uerr
+	}
 	if err != nil {
 		return Reply{}, err
 	}
@@ -127,8 +166,14 @@ func (p *Pending) Stream(ctx context.Context) iter.Seq2[Frame, error] {
 	return func(yield func(Frame, error) bool) {
 		stopped := false
 		var text strings.Builder
+		p.storeUserAsync(ctx)
 		onDelta := func(a *Agent) deltaFunc {
 			return func(d string) error {
+				if text.Len() == 0 { // nothing is shown before the user message is stored
+					if err := p.storeUser(ctx); err != nil {
+						return err
+					}
+				}
 				text.WriteString(d)
 				if !yield(Frame{Chunk: d, ConversationID: p.rawID, AgentUsed: a.Key}, nil) {
 					stopped = true
@@ -138,6 +183,12 @@ func (p *Pending) Stream(ctx context.Context) iter.Seq2[Frame, error] {
 			}
 		}
 		res, err := p.s.run(ctx, caller{p.sc.TenantID, p.sc.UserID}, p.entry, p.history, p.userItem, onDelta)
+		if uerr := p.storeUser(ctx); uerr != nil {
+			if !stopped {
+				yield(Frame{}, uerr)
+			}
+			return
+		}
 		if err != nil {
 			p.savePartial(ctx, res, text.String(), err)
 			if !stopped {

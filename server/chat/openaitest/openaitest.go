@@ -60,6 +60,7 @@ type Server struct {
 	mu       sync.Mutex
 	queue    []Reply
 	requests []Request
+	always   *Reply // see Always
 }
 
 // Option configures a Server in New.
@@ -82,15 +83,34 @@ func NotifyAbandoned(ch chan<- struct{}) Option { return func(s *Server) { s.han
 // still hanging.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s := &Server{name: tb.Name(), key: DefaultKey, done: make(chan struct{})}
+	s := start(tb.Name(), opts)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a Server outside a test — a load tool's model (with Always);
+// stop it with Close.
+func Start(opts ...Option) *Server { return start("openaitest.Start", opts) }
+
+func start(name string, opts []Option) *Server {
+	s := &Server{name: name, key: DefaultKey, done: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.srv.Close)
-	tb.Cleanup(func() { close(s.done) }) // runs first, so Close does not wait on a Hang
 	return s
 }
+
+// Close ends hanging answers and stops the Server.
+func (s *Server) Close() {
+	close(s.done) // first, so that Close does not wait on a Hang
+	s.srv.Close()
+}
+
+// Always makes the Server answer r to every call that finds the queue
+// empty, instead of a 500, and stop recording requests: a model for load
+// tools, which make more calls than a test could queue.
+func Always(r Reply) Option { return func(s *Server) { s.always = &r } }
 
 // URL is the base URL to use as OPENAI_BASE_URL: the Server answers both
 // <URL>/responses and <URL>/v1/responses.
@@ -391,6 +411,9 @@ func (s *Server) record(r *http.Request, raw []byte) (map[string]any, int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.always != nil {
+		return body, 0
+	}
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Raw: raw})
 	return body, len(s.requests)
 }
@@ -399,6 +422,9 @@ func (s *Server) next() (Reply, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.queue) == 0 {
+		if s.always != nil {
+			return *s.always, true
+		}
 		return Reply{}, false
 	}
 	r := s.queue[0]

@@ -841,3 +841,19 @@ func TestSplit(t *testing.T) {
 		t.Errorf("split = %q, want %q", got, want)
 	}
 }
+
+func TestAlways(t *testing.T) {
+	t.Parallel()
+	s := Start(Always(Text("again", Usage{})))
+	defer s.Close()
+	s.Enqueue(Text("queued first", Usage{}))
+	for i, want := range []string{"queued first", "again", "again"} {
+		_, body := call(t, s, "/responses", requestBody(t, false))
+		if !bytes.Contains(body, []byte(`"text": "`+want+`"`)) {
+			t.Errorf("call %d: body %s, want the text %q", i+1, body, want)
+		}
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("Always recorded %d requests; a load tool's model keeps none", n)
+	}
+}

@@ -1,0 +1,312 @@
+// Command chatload measures the chat stream relay of a running `agentplane
+// serve` from the outside, against a fake OpenAI Responses API
+// (openaitest) in this process:
+//
+//   - ttfb: the relay's extra time to first chunk. Workers stream turns
+//     through POST /api/v1/chat/stream; the same number of workers then
+//     stream straight from the fake model. The overhead is the difference of
+//     the two times to the first text delta (a `data:` chunk frame through
+//     the relay, a response.output_text.delta event straight from the
+//     model), at p50 and p99.
+//   - idle: memory per idle open stream. It opens -streams streams whose
+//     model call stalls before its first delta, waits until every stream
+//     has its 200 and headers, and reads the server's resident memory
+//     (VmRSS) before and after.
+//
+//	go build -o /tmp/agentplane-bench . && go run ./bench/chatload -bin /tmp/agentplane-bench -scenario ttfb -conns 200
+//	go run ./bench/chatload -bin /tmp/agentplane-bench -scenario idle -streams 10000
+//
+// The server runs as a child process (bench/benchserver) with high chat
+// limits, so the quota and lease are checked on every stream but refuse
+// none.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"agentplane/bench/benchserver"
+	"agentplane/server/chat/openaitest"
+)
+
+type options struct {
+	server   benchserver.Options
+	scenario string
+	conns    int
+	streams  int
+	duration time.Duration
+	delay    time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.server.Bin, "bin", "", "agentplane binary to run (default: go build the module in the working directory)")
+	flag.StringVar(&o.scenario, "scenario", "ttfb", "ttfb or idle")
+	flag.StringVar(&o.server.DB, "db", "sqlite", "sqlite or postgres (a fresh database on -pg, dropped after)")
+	flag.StringVar(&o.server.PG, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server URL for -db postgres")
+	flag.StringVar(&o.server.Redis, "redis", "", "REDIS_URL for the server (empty: its in-process miniredis)")
+	flag.IntVar(&o.conns, "conns", 1, "ttfb: concurrent streams")
+	flag.IntVar(&o.streams, "streams", 10000, "idle: open streams")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "ttfb: length of each measured run (relay, then direct)")
+	flag.DurationVar(&o.delay, "model-delay", 20*time.Millisecond, "the fake model's wait before its first byte")
+	flag.StringVar(&o.server.LogLevel, "log-level", "WARNING", "the server's LOG_LEVEL")
+	flag.BoolVar(&o.server.Keep, "keep", false, "keep the temp dir (server.log)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "chatload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (err error) {
+	var reply openaitest.Reply
+	switch o.scenario {
+	case "ttfb":
+		reply = openaitest.Text("The fake model answers in a handful of small text deltas.", openaitest.Usage{InputTokens: 50, OutputTokens: 12})
+	case "idle":
+		reply = openaitest.Text("never sent", openaitest.Usage{}).HangAfter(4) // stalls before its first delta
+	default:
+		return fmt.Errorf("-scenario %q: use ttfb or idle", o.scenario)
+	}
+	if o.conns < 1 || o.streams < 1 || o.duration <= 0 {
+		return errors.New("-conns, -streams and -duration must be positive")
+	}
+	if err := raiseFileLimit(); err != nil {
+		return err
+	}
+	model := openaitest.Start(openaitest.Delay(o.delay), openaitest.Always(reply))
+	defer model.Close()
+	o.server.Name = "chatload"
+	o.server.Env = append(o.server.Env, "OPENAI_BASE_URL="+model.URL(), "OPENAI_API_KEY="+model.Key(),
+		"REQUIRE_EMAIL_VERIFICATION=false",
+		"CHAT_STREAM_RATE_LIMIT_PER_MINUTE=100000000", "CHAT_STREAM_CONCURRENT_LIMIT=100000000")
+	srv, err := benchserver.Start(ctx, o.server)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, srv.Stop(o.server.Keep)) }()
+	fmt.Printf("server pid %d at %s (%s); model first byte after %s\n", srv.PID(), srv.Base, o.server.DB, o.delay)
+	sess, err := benchserver.Register(ctx, benchserver.Client(1), srv.Base, "chatload-"+benchserver.RandomHex(4)+"@example.com",
+		"Quartz-Lantern-"+benchserver.RandomHex(8), "Chatload")
+	if err != nil {
+		return err
+	}
+	if o.scenario == "idle" {
+		return idle(ctx, o, srv, sess.AccessToken)
+	}
+	return ttfb(ctx, o, srv.Base, sess.AccessToken, model)
+}
+
+// raiseFileLimit lifts the soft open-files limit to the hard one: thousands
+// of streams need two descriptors each here and two in the server, which
+// inherits the limit.
+func raiseFileLimit() error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return err
+	}
+	l.Cur = l.Max
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+}
+
+// streamRequest is a chat stream request, or with direct a streamed
+// Responses API call to the model.
+func streamRequest(ctx context.Context, base, token string, direct bool) (*http.Request, error) {
+	u, body := base+"/api/v1/chat/stream", `{"message":"How fast is the relay?","agent_type":"triage"}`
+	if direct {
+		u, body = base+"/responses", `{"model":"gpt-4.1-2025-04-14","stream":true,"input":[{"role":"user","content":"How fast is the relay?"}]}`
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req, nil
+}
+
+// firstChunk streams one turn and returns the time from sending the request
+// to the line holding the first text delta; it reads the stream to its end.
+func firstChunk(c *http.Client, req *http.Request, direct bool) (time.Duration, error) {
+	marker := []byte(`data: {"chunk":"`)
+	if direct {
+		marker = []byte(`"type":"response.output_text.delta"`)
+	}
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return 0, fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	r := bufio.NewReader(resp.Body)
+	var first time.Duration
+	for {
+		line, err := r.ReadSlice('\n')
+		if first == 0 && bytes.Contains(line, marker) {
+			first = time.Since(start)
+		}
+		if bytes.Contains(line, []byte(`"error"`)) && !direct {
+			return 0, fmt.Errorf("error frame: %s", bytes.TrimSpace(line))
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return 0, err
+		}
+	}
+	if first == 0 {
+		return 0, errors.New("the stream had no text delta")
+	}
+	return first, nil
+}
+
+// load runs conns workers for d, each streaming one turn after another,
+// and returns the times to first chunk.
+func load(ctx context.Context, conns int, d time.Duration, base, token string, direct bool) ([]time.Duration, int, error) {
+	c := benchserver.Client(conns)
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		all   []time.Duration
+		fails atomic.Int64
+		first atomic.Pointer[error]
+		wg    sync.WaitGroup
+	)
+	for range conns {
+		wg.Go(func() {
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				req, err := streamRequest(context.WithoutCancel(ctx), base, token, direct)
+				if err == nil {
+					var t time.Duration
+					if t, err = firstChunk(c, req, direct); err == nil {
+						mine = append(mine, t)
+						continue
+					}
+				}
+				fails.Add(1)
+				first.CompareAndSwap(nil, &err)
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(all)
+	var err error
+	if p := first.Load(); p != nil {
+		err = *p
+	}
+	return all, int(fails.Load()), err
+}
+
+func ttfb(ctx context.Context, o options, base, token string, model *openaitest.Server) error {
+	if _, _, err := load(ctx, o.conns, time.Second, base, token, false); err != nil { // warm up
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	relay, rf, rerr := load(ctx, o.conns, o.duration, base, token, false)
+	direct, df, derr := load(ctx, o.conns, o.duration, model.URL(), model.Key(), true)
+	if len(relay) == 0 || len(direct) == 0 {
+		return fmt.Errorf("no successful streams (relay: %v; direct: %v)", rerr, derr)
+	}
+	fmt.Printf("ttfb conns=%d  relay: %d streams (%.0f/s, %d failed) p50 %s p99 %s  |  model direct: %d streams p50 %s p99 %s\n",
+		o.conns, len(relay), float64(len(relay))/o.duration.Seconds(), rf, ms(pct(relay, 50)), ms(pct(relay, 99)),
+		len(direct), ms(pct(direct, 50)), ms(pct(direct, 99)))
+	fmt.Printf("relay overhead to first chunk: p50 %s  p99 %s\n",
+		ms(pct(relay, 50)-pct(direct, 50)), ms(pct(relay, 99)-pct(direct, 99)))
+	if rf+df > 0 {
+		fmt.Printf("failures: relay %d (%v), direct %d (%v)\n", rf, rerr, df, derr)
+	}
+	return nil
+}
+
+func idle(ctx context.Context, o options, srv *benchserver.Server, token string) error {
+	before, err := srv.RSS()
+	if err != nil {
+		return err
+	}
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: -1, DisableCompression: true}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		open  atomic.Int64
+		fails atomic.Int64
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, 64) // streams being opened at once
+		bodys = make(chan io.Closer, o.streams)
+	)
+	start := time.Now()
+	for range o.streams {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			req, err := streamRequest(ctx, srv.Base, token, false)
+			if err != nil {
+				fails.Add(1)
+				return
+			}
+			resp, err := c.Do(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				if err == nil {
+					resp.Body.Close()
+				}
+				fails.Add(1)
+				return
+			}
+			open.Add(1)
+			bodys <- resp.Body
+		})
+	}
+	wg.Wait()
+	fmt.Printf("opened %d idle streams (%d failed) in %s\n", open.Load(), fails.Load(), time.Since(start).Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // let the server settle: pending GC, lazily grown buffers
+	after, err := srv.RSS()
+	if err != nil {
+		return err
+	}
+	n := max(open.Load(), 1)
+	fmt.Printf("server RSS: %s before, %s with %d idle streams: %s per stream; %s for 10,000\n",
+		mib(before), mib(after), open.Load(), kib((after-before)/n), mib(before+(after-before)*10000/n))
+	close(bodys)
+	for b := range bodys {
+		b.Close()
+	}
+	return nil
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func kib(b int64) string { return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10)) }
