@@ -8,13 +8,14 @@
 //     the two times to the first text delta (a `data:` chunk frame through
 //     the relay, a response.output_text.delta event straight from the
 //     model), at p50 and p99.
+//
 //   - idle: memory per idle open stream. It opens -streams streams whose
 //     model call stalls before its first delta, waits until every stream
 //     has its 200 and headers, and reads the server's resident memory
 //     (VmRSS) before and after.
 //
-//	go build -o /tmp/agentplane-bench . && go run ./bench/chatload -bin /tmp/agentplane-bench -scenario ttfb -conns 200
-//	go run ./bench/chatload -bin /tmp/agentplane-bench -scenario idle -streams 10000
+//     go build -o /tmp/agentplane-bench . && go run ./bench/chatload -bin /tmp/agentplane-bench -scenario ttfb -conns 200
+//     go run ./bench/chatload -bin /tmp/agentplane-bench -scenario idle -streams 10000
 //
 // The server runs as a child process (bench/benchserver) with high chat
 // limits, so the quota and lease are checked on every stream but refuse
