@@ -19,9 +19,12 @@ import (
 // at OPENAI_BASE_URL; nil client means OPENAI_API_KEY is unset.
 type responder struct {
 	client *openai.Client
+	// timeout bounds a blocking call, and the silence between two events of
+	// a streamed one (whose whole length is bounded by streamCallTimeout)
+	timeout time.Duration
 }
 
-func newResponder(key, baseURL string, hc *http.Client) responder {
+func newResponder(key, baseURL string, hc *http.Client, timeout time.Duration) responder {
 	if key == "" {
 		return responder{}
 	}
@@ -30,7 +33,7 @@ func newResponder(key, baseURL string, hc *http.Client) responder {
 		opts = append(opts, option.WithBaseURL(baseURL))
 	}
 	c := openai.NewClient(opts...)
-	return responder{client: &c}
+	return responder{client: &c, timeout: timeout}
 }
 
 // modelOutput is what the loop needs of one Response.
@@ -48,11 +51,15 @@ func (u *usage) add(o usage) {
 	u.Reasoning += o.Reasoning
 }
 
-// Bounds of one model call, blocking and streamed.
+// Bounds of one model call: the default of Deps.ModelTimeout, and the
+// whole length of a streamed call.
 const (
-	callTimeout       = 2 * time.Minute
-	streamCallTimeout = 10 * time.Minute
+	defaultModelTimeout = 2 * time.Minute
+	streamCallTimeout   = 10 * time.Minute
 )
+
+// errModelSilent cancels a streamed call whose model stopped sending.
+var errModelSilent = errors.New("chat: the model sent nothing for too long")
 
 // deltaFunc receives the text deltas of a streamed model call; an error
 // stops the call.
@@ -75,7 +82,7 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 		defer cancel()
 		return r.stream(ctx, params, opts, onDelta)
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	res, err := r.client.Responses.New(ctx, params, opts...)
 	if err != nil {
@@ -95,7 +102,16 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 // decoder but decoded here, and only the few the loop needs: its typed
 // stream decodes every event (each repeating the whole request) into a
 // large union, which made up most of a turn's CPU time.
-func (r responder) stream(ctx context.Context, params responses.ResponseNewParams, opts []option.RequestOption, onDelta deltaFunc) (modelOutput, error) {
+func (r responder) stream(ctx context.Context, params responses.ResponseNewParams, opts []option.RequestOption, onDelta deltaFunc) (out modelOutput, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silence := time.AfterFunc(r.timeout, func() { cancel(errModelSilent) })
+	defer silence.Stop()
+	defer func() {
+		if err != nil && errors.Is(context.Cause(ctx), errModelSilent) {
+			err = chatFailure(ErrProvider, "the model provider did not answer in time.", err)
+		}
+	}()
 	var raw *http.Response
 	opts = append(opts, option.WithJSONSet("stream", true))
 	if err := r.client.Post(ctx, "responses", params, &raw, opts...); err != nil {
@@ -108,6 +124,7 @@ func (r responder) stream(ctx context.Context, params responses.ResponseNewParam
 	}
 	defer events.Close()
 	for events.Next() {
+		silence.Reset(r.timeout)
 		ev := events.Event()
 		typ := ev.Type
 		if typ == "" || typ == "message" { // a server that sends data lines only

@@ -22,8 +22,11 @@ type Deps struct {
 	OpenAIBaseURL string        // OPENAI_BASE_URL; "" is openai-go's default
 	TavilyAPIKey  config.Secret // TAVILY_API_KEY; unset: the search tool says so
 	TavilyBaseURL string        // TAVILY_BASE_URL
-	// ModelClient and TavilyClient default to clients with timeouts (a
-	// model call may take 2 minutes, 10 when streamed; Tavily 30 seconds).
+	// ModelTimeout bounds a blocking model call and the silence between two
+	// events of a streamed one (which may run 10 minutes); 0 is 2 minutes.
+	ModelTimeout time.Duration
+	// ModelClient and TavilyClient default to clients with timeouts (Tavily
+	// 30 seconds; the model's response headers 2 minutes).
 	ModelClient, TavilyClient *http.Client
 	Log                       *slog.Logger
 	Now                       func() time.Time
@@ -70,6 +73,9 @@ func New(d Deps) (*Service, error) {
 	if d.Store == nil || d.TurnLog == nil {
 		return nil, errors.New("chat: Store and TurnLog are required")
 	}
+	if d.ModelTimeout <= 0 {
+		d.ModelTimeout = defaultModelTimeout
+	}
 	if d.StreamPing <= 0 {
 		d.StreamPing = defaultPing
 	}
@@ -89,7 +95,7 @@ func New(d Deps) (*Service, error) {
 		limiter: d.Limiter, chatPerMinute: d.ChatPerMinute, rateLimitHits: d.RateLimitHits,
 		chatStreamPerMinute: d.ChatStreamPerMinute, streamConcurrent: d.ChatStreamConcurrent,
 		turns: d.TurnLog, ping: d.StreamPing,
-		model: newResponder(d.OpenAIAPIKey.Reveal(), d.OpenAIBaseURL, d.ModelClient)}
+		model: newResponder(d.OpenAIAPIKey.Reveal(), d.OpenAIBaseURL, d.ModelClient, d.ModelTimeout)}
 	tavily := &Tavily{BaseURL: d.TavilyBaseURL, Key: d.TavilyAPIKey.Reveal(), Client: d.TavilyClient}
 	s.tools = newTools(tavily, d.Store.Conversations, d.Now)
 	s.agents = newAgents(s.tools)

@@ -555,3 +555,45 @@ func TestChatStreamResumeRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestChatModelTimeouts: a model that never answers, or stalls mid-stream,
+// ends the turn with the timeout error; what was streamed stays stored.
+func TestChatModelTimeouts(t *testing.T) {
+	t.Parallel()
+	const want = "Error processing chat request: the model provider did not answer in time."
+	newTimeoutEnv := func(t *testing.T) (*servertest.Env, *openaitest.Server, caller) {
+		fake := openaitest.New(t)
+		env := servertest.New(t, servertest.WithOpenAI(fake.URL(), fake.Key()),
+			servertest.WithModelTimeout(200*time.Millisecond))
+		return env, fake, person(t, env, newTenant(t, env), "member")
+	}
+	t.Run("blocking", func(t *testing.T) {
+		t.Parallel()
+		_, fake, alice := newTimeoutEnv(t)
+		fake.Enqueue(openaitest.Hang())
+		rec := alice.chat(t, map[string]any{"message": "Hi"})
+		mustStatus(t, rec, http.StatusBadGateway)
+		if e := servertest.Decode[envelope](t, rec); e.Message != want {
+			t.Errorf("message %q, want %q", e.Message, want)
+		}
+	})
+	t.Run("stream stalls", func(t *testing.T) {
+		t.Parallel()
+		env, fake, alice := newTimeoutEnv(t)
+		fake.Enqueue(openaitest.Text("Half of an answer, then silence.", openaitest.Usage{}).HangAfter(7))
+		rec := alice.stream(t, `{"message":"Hi","conversation_id":"stalled"}`, nil)
+		mustStatus(t, rec, http.StatusOK)
+		segs := segments(t, rec.Body.String())
+		var sent strings.Builder
+		for _, seg := range segs[:len(segs)-1] {
+			sent.WriteString(decodeSegment(t, seg).Chunk)
+		}
+		if f := decodeSegment(t, segs[len(segs)-1]); f.Error == nil || *f.Error != want || sent.Len() == 0 {
+			t.Fatalf("frames %q; want chunks, then the timeout error", segs)
+		}
+		_, msgs, err := env.Store.Conversations().Get(t.Context(), alice.tenant, "", "stalled")
+		if err != nil || len(msgs) != 2 || msgs[1].Content != sent.String() {
+			t.Errorf("stored %+v, %v; want the text sent before the stall", msgs, err)
+		}
+	})
+}

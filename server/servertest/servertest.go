@@ -88,6 +88,7 @@ type Config struct {
 	Vault        *vault.Transit // see WithVault
 	NoLogs       bool           // log nothing at all: records are not even formatted
 	StreamPing   time.Duration  // see WithStreamPing
+	ModelTimeout time.Duration  // see WithModelTimeout
 }
 
 // Option adjusts the Config.
@@ -121,6 +122,10 @@ func WithOpenAI(baseURL, key string) Option {
 // WithStreamPing sets the silence after which chat streams send `: ping`
 // (15 s by default).
 func WithStreamPing(d time.Duration) Option { return func(c *Config) { c.StreamPing = d } }
+
+// WithModelTimeout bounds each model call (and a stream's silence) to d
+// instead of 2 minutes.
+func WithModelTimeout(d time.Duration) Option { return func(c *Config) { c.ModelTimeout = d } }
 
 // WithTavily points the web search tool at a Tavily-compatible server.
 func WithTavily(baseURL, key string) Option {
@@ -263,7 +268,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 		ChatPerMinute:       settings.ChatRateLimitPerMinute,
 		RateLimitHits:       func(q, scope string) { m.RateLimitHits.WithLabelValues(q, scope).Inc() },
 		ChatStreamPerMinute: settings.ChatStreamRateLimitPerMinute, ChatStreamConcurrent: settings.ChatStreamConcurrentLimit,
-		TurnLog: store.NewTurnLog(rd, redisPrefix), StreamPing: cfg.StreamPing,
+		TurnLog: store.NewTurnLog(rd, redisPrefix), StreamPing: cfg.StreamPing, ModelTimeout: cfg.ModelTimeout,
 	})
 	if err != nil {
 		tb.Fatalf("servertest: chat: %v", err)
