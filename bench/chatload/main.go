@@ -51,6 +51,7 @@ type options struct {
 	streams  int
 	duration time.Duration
 	delay    time.Duration
+	pace     time.Duration
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.streams, "streams", 10000, "idle: open streams")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "ttfb: length of each measured run (relay, then direct)")
 	flag.DurationVar(&o.delay, "model-delay", 20*time.Millisecond, "the fake model's wait before its first byte")
+	flag.DurationVar(&o.pace, "model-pace", 50*time.Millisecond, "the fake model's wait between two events (a reply then takes about a second)")
 	flag.StringVar(&o.server.LogLevel, "log-level", "WARNING", "the server's LOG_LEVEL")
 	flag.BoolVar(&o.server.Keep, "keep", false, "keep the temp dir (server.log)")
 	flag.Parse()
@@ -91,7 +93,7 @@ func run(ctx context.Context, o options) (err error) {
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
-	model := openaitest.Start(openaitest.Delay(o.delay), openaitest.Always(reply))
+	model := openaitest.Start(openaitest.Delay(o.delay), openaitest.Pace(o.pace), openaitest.Always(reply))
 	defer model.Close()
 	o.server.Name = "chatload"
 	o.server.Env = append(o.server.Env, "OPENAI_BASE_URL="+model.URL(), "OPENAI_API_KEY="+model.Key(),
@@ -102,7 +104,8 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, srv.Stop(o.server.Keep)) }()
-	fmt.Printf("server pid %d at %s (%s); model first byte after %s\n", srv.PID(), srv.Base, o.server.DB, o.delay)
+	fmt.Printf("server pid %d at %s (%s, redis %q); model first byte after %s, events %s apart\n",
+		srv.PID(), srv.Base, o.server.DB, o.server.Redis, o.delay, o.pace)
 	sess, err := benchserver.Register(ctx, benchserver.Client(1), srv.Base, "chatload-"+benchserver.RandomHex(4)+"@example.com",
 		"Quartz-Lantern-"+benchserver.RandomHex(8), "Chatload")
 	if err != nil {

@@ -54,6 +54,7 @@ type Server struct {
 	name     string // the test's name, for the empty-queue message
 	key      string
 	delay    time.Duration
+	pace     time.Duration
 	done     chan struct{} // closed at cleanup: hanging handlers abort
 	hangDone chan<- struct{}
 
@@ -73,6 +74,10 @@ func WithKey(key string) Option { return func(s *Server) { s.key = key } }
 // relay's own time to first byte can be measured against a known model one.
 // Use it only in tests that measure time.
 func Delay(d time.Duration) Option { return func(s *Server) { s.delay = d } }
+
+// Pace makes the Server wait d between two events of a streamed answer, as
+// a model writing a long reply does (load tools; tests that measure time).
+func Pace(d time.Duration) Option { return func(s *Server) { s.pace = d } }
 
 // NotifyAbandoned makes the Server send on ch (without blocking) each time a
 // hanging or paused answer sees its request context end: the client gave
@@ -480,6 +485,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 			return
 		}
 		if reply.pause != nil && i == reply.pauseAt && !s.paused(r.Context(), reply.pause) {
+			return
+		}
+		if i > 0 && !s.wait(r.Context(), s.pace) {
 			return
 		}
 		if _, err := w.Write(f); err != nil {

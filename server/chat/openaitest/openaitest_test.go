@@ -857,3 +857,16 @@ func TestAlways(t *testing.T) {
 		t.Errorf("Always recorded %d requests; a load tool's model keeps none", n)
 	}
 }
+
+func TestPace(t *testing.T) {
+	t.Parallel()
+	const pace = 5 * time.Millisecond
+	s := New(t, Pace(pace))
+	s.Enqueue(Text("paced", Usage{}))
+	start := time.Now()
+	_, body := call(t, s, "/responses", requestBody(t, true))
+	n := bytes.Count(body, []byte("\nevent: ")) + 1
+	if took := time.Since(start); took < time.Duration(n-1)*pace {
+		t.Errorf("%d events in %s; Pace(%s) spaces them", n, took, pace)
+	}
+}
