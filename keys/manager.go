@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Recorder receives one call per signing and per verification, so the metrics package can
@@ -97,9 +95,9 @@ type Snapshot struct {
 	LoadedAt     time.Time
 
 	signKID   string
-	signers   map[string]jose.Signer // kid → signer, for every key with a private key
-	verifiers []verifier             // active, next, retired
-	jwksUntil time.Time              // the next retired not_after: JWKS must be rebuilt then
+	signers   map[string]signer // kid → signer, for every key with a private key
+	verifiers []verifier        // active, next, retired
+	jwksUntil time.Time         // the next retired not_after: JWKS must be rebuilt then
 }
 
 type verifier struct {
@@ -109,7 +107,7 @@ type verifier struct {
 }
 
 func newSnapshot(ks Keyset, now time.Time, salt string) (*Snapshot, error) {
-	s := &Snapshot{Keyset: ks, LoadedAt: now, signers: map[string]jose.Signer{}}
+	s := &Snapshot{Keyset: ks, LoadedAt: now, signers: map[string]signer{}}
 	all := ks.all()
 	for i, k := range all {
 		pub, err := k.PublicKey()
@@ -128,14 +126,12 @@ func newSnapshot(ks Keyset, now time.Time, salt string) (*Snapshot, error) {
 		}
 		s.verifiers = append(s.verifiers, v)
 		if k.PrivateKey != nil {
-			signer, err := jose.NewSigner(
-				jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: k.PrivateKey, KeyID: k.KID}},
-				(&jose.SignerOptions{}).WithType("JWT"))
+			sg, err := newSigner(k)
 			if err != nil {
-				return nil, fmt.Errorf("keys: signer for %q: %w", k.KID, err)
+				return nil, err
 			}
 			if _, dup := s.signers[k.KID]; !dup {
-				s.signers[k.KID] = signer
+				s.signers[k.KID] = sg
 			}
 		}
 	}

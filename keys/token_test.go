@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"agentplane/keys"
 )
 
@@ -269,5 +271,75 @@ func TestRecorder(t *testing.T) {
 	}
 	if !slices.Equal(rec.got, want) {
 		t.Errorf("recorded %v\nwant     %v", rec.got, want)
+	}
+}
+
+// The signer encodes its header once and signs by hand; its tokens must be
+// go-jose's byte for byte, whatever the kid holds (JSON and HTML escapes).
+func TestSignerMatchesGoJose(t *testing.T) {
+	for _, kid := range []string{"ed25519-0123456789ab", `odd<kid>&"quoted"\é`} {
+		k, err := keys.Generate(kid, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, &memStorage{ks: keys.Keyset{Active: &k}}, newClock(t0))
+		payload, _ := json.Marshal(newAccess(t0))
+		got, _ := mustSign(t, m, json.RawMessage(payload))
+		js, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: k.PrivateKey, KeyID: kid}},
+			(&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := js.Sign(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := obj.CompactSerialize()
+		if got != want {
+			t.Errorf("kid %q:\n got %s\nwant %s", kid, got, want)
+		}
+	}
+}
+
+// VerifyOptions.Issued vouches for a token only after the header, the key
+// and the claims have passed; when it does not, the signature decides.
+func TestVerifyIssued(t *testing.T) {
+	now := t0.Add(time.Minute)
+	m, ks := referenceManager(t, now)
+	good := craft(`{"alg":"EdDSA","kid":"`+referenceActive+`","typ":"JWT"}`, payload(t, func(map[string]any) {}), edSigner(ks.Active.PrivateKey))
+	forged := good[:strings.LastIndexByte(good, '.')+1] + enc.EncodeToString(make([]byte, ed25519.SignatureSize))
+	expired := craft(`{"alg":"EdDSA","kid":"`+referenceActive+`","typ":"JWT"}`,
+		payload(t, func(c map[string]any) { c["exp"] = t0.Add(-time.Hour).Unix() }), func([]byte) []byte { return make([]byte, 64) })
+	unknownKID := craft(`{"alg":"EdDSA","kid":"ed25519-gone","typ":"JWT"}`, payload(t, func(map[string]any) {}), func([]byte) []byte { return make([]byte, 64) })
+	for _, tc := range []struct {
+		name, token string
+		issued      bool
+		wantErr     bool
+		wantAsked   bool
+	}{
+		{"good, vouched", good, true, false, true},
+		{"good, not vouched", good, false, false, true},
+		{"bad signature, vouched", forged, true, false, true},
+		{"bad signature, not vouched", forged, false, true, true},
+		{"expired", expired, true, true, false},
+		{"unknown kid", unknownKID, true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := false
+			opt := keys.VerifyOptions{Issuer: issuer, Issued: func(c keys.Claims) bool {
+				asked = true
+				return tc.issued && c.JTI != ""
+			}}
+			c, err := m.Verify(t.Context(), tc.token, opt)
+			if (err != nil) != tc.wantErr || asked != tc.wantAsked {
+				t.Errorf("err = %v, asked = %v; want error %v, asked %v", err, asked, tc.wantErr, tc.wantAsked)
+			}
+			if err == nil && (c.KID != referenceActive || c.TokenUse != "access" || len(c.Raw) == 0) {
+				t.Errorf("claims = %+v", c)
+			}
+			if err != nil && !errors.Is(err, keys.ErrInvalidToken) {
+				t.Errorf("err = %v, want ErrInvalidToken", err)
+			}
+		})
 	}
 }
