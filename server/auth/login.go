@@ -308,7 +308,12 @@ func (s *Service) record(ctx context.Context, tx *store.Store, p pair) error {
 
 // verifyRefresh checks a refresh token's signature and claims (§8.4 steps 1-2).
 func (s *Service) verifyRefresh(ctx context.Context, token string, allowExpired bool, kind error) (keys.Claims, error) {
-	c, err := s.d.Keys.Verify(ctx, token, keys.VerifyOptions{Issuer: s.cfg.AppName, AllowExpired: allowExpired})
+	return s.verifyRefreshWith(ctx, token, allowExpired, kind, nil)
+}
+
+// verifyRefreshWith is verifyRefresh with a keys.VerifyOptions.Issued check.
+func (s *Service) verifyRefreshWith(ctx context.Context, token string, allowExpired bool, kind error, issued func(keys.Claims) bool) (keys.Claims, error) {
+	c, err := s.d.Keys.Verify(ctx, token, keys.VerifyOptions{Issuer: s.cfg.AppName, AllowExpired: allowExpired, Issued: issued})
 	if err != nil {
 		if errors.Is(err, keys.ErrInvalidToken) {
 			return c, fail(kind, "Refresh token verification failed.")

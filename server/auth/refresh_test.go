@@ -2,6 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -264,4 +268,45 @@ func TestRefreshRecomputesClaims(t *testing.T) {
 	if !resp.EmailVerified || claimsOf(t, resp.AccessToken)["email_verified"] != true {
 		t.Errorf("email_verified not recomputed: %+v", resp)
 	}
+}
+
+// A refresh token's ledger row vouches for it when its refresh_token_hash is
+// the keyed hash of the exact token; otherwise the signature decides.
+func TestRefreshLedgerHash(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	ctx := context.Background()
+	setHash := func(t *testing.T, token, hash string) {
+		t.Helper()
+		_, err := env.Store.DB().ExecContext(ctx, `UPDATE service_account_tokens SET refresh_token_hash = $1 WHERE refresh_jti = $2`,
+			hash, claimsOf(t, token)["jti"])
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	hmacOf := func(token string) string {
+		m := hmac.New(sha256.New, []byte(env.Config.Settings.AuthRefreshPepper.Reveal()))
+		m.Write([]byte(token))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	unsigned := func(token string) string { // the same header and claims, a signature of zeros
+		return token[:strings.LastIndexByte(token, '.')+1] + base64.RawURLEncoding.EncodeToString(make([]byte, 64))
+	}
+
+	t.Run("hash of another pepper: the signature decides", func(t *testing.T) {
+		reg := env.Register(t, "uma@example.com", goodPassword, "Uma Co")
+		setHash(t, reg.RefreshToken, hmacOf("a token hashed under an earlier pepper"))
+		wantStatus(t, refresh(t, env, reg.RefreshToken), http.StatusOK)
+	})
+	t.Run("bad signature on a stored jti", func(t *testing.T) {
+		reg := env.Register(t, "vera@example.com", goodPassword, "Vera Co")
+		wantError(t, refresh(t, env, unsigned(reg.RefreshToken)), http.StatusUnauthorized, "Refresh token verification failed.", false)
+		wantStatus(t, refresh(t, env, reg.RefreshToken), http.StatusOK)
+	})
+	t.Run("the ledger vouches for the exact string it hashed", func(t *testing.T) {
+		reg := env.Register(t, "wren@example.com", goodPassword, "Wren Co")
+		forged := unsigned(reg.RefreshToken)
+		setHash(t, reg.RefreshToken, hmacOf(forged)) // only someone with database writes and the pepper can
+		wantStatus(t, refresh(t, env, forged), http.StatusOK)
+	})
 }
