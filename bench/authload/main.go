@@ -11,6 +11,16 @@
 //	go build -o /tmp/agentplane-bench . && go run ./bench/authload -bin /tmp/agentplane-bench -scenario refresh -conns 64
 //	go run ./bench/authload -bin /tmp/agentplane-bench -scenario login -db postgres
 //
+// With -target-url it drives a server it did not start, for a comparison on
+// the same machine: each worker POSTs its token to the URL (in a header with
+// -target-header, else as {"refresh_token": …}) and goes on with the token
+// the answer carries in -target-token-field; -target-tokens names a file of
+// initial tokens, one a line, and -target-pid the process whose CPU time is
+// counted. For example, a PocketBase auth record's refresh:
+//
+//	go run ./bench/authload -target-url http://127.0.0.1:8090/api/collections/users/auth-refresh \
+//	    -target-tokens tokens.txt -target-header Authorization -target-token-field token -target-pid $PID
+//
 // The server's CPU time is read from /proc/<pid>/stat, so CPU figures need
 // Linux; the load generator shares the machine with the server, which the
 // figures include.
@@ -18,6 +28,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,6 +75,10 @@ type options struct {
 	interval time.Duration
 	logLevel string
 	keep     bool
+
+	// a server started elsewhere (-target-url)
+	targetURL, targetTokens, targetHeader, targetField string
+	targetPID                                          int
 }
 
 func main() {
@@ -80,6 +95,11 @@ func main() {
 	flag.DurationVar(&o.interval, "health-interval", 50*time.Millisecond, "login scenario: interval between GET /health probes")
 	flag.StringVar(&o.logLevel, "log-level", "", "LOG_LEVEL for the server (empty: its default); the log goes to a file in the temp dir")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server log, SQLite file) and print its path")
+	flag.StringVar(&o.targetURL, "target-url", "", "refresh against this URL of a running server instead of starting agentplane")
+	flag.StringVar(&o.targetTokens, "target-tokens", "", "with -target-url: file of initial tokens, one a line (worker i takes line i mod n)")
+	flag.StringVar(&o.targetHeader, "target-header", "", "with -target-url: send the token in this header with no body (empty: JSON body {\"refresh_token\": token})")
+	flag.StringVar(&o.targetField, "target-token-field", "refresh_token", "with -target-url: JSON field of the answer holding the next token")
+	flag.IntVar(&o.targetPID, "target-pid", 0, "with -target-url: pid of the server, for its CPU time (0: not counted)")
 	flag.Parse()
 	if o.conns == 0 {
 		o.conns = 64
@@ -88,6 +108,10 @@ func main() {
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	run := run
+	if o.targetURL != "" {
+		run = runTarget
+	}
 	err := run(ctx, o)
 	stop()
 	if err != nil {
@@ -135,11 +159,37 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, srv.stop()) }()
-	fmt.Printf("server pid %d at %s (%s)\n", srv.cmd.Process.Pid, srv.base, o.db)
+	fmt.Printf("server pid %d at %s (%s)\n", srv.pid, srv.base, o.db)
 	if o.scenario == "refresh" {
 		return refreshScenario(ctx, o, srv)
 	}
 	return loginScenario(ctx, o, srv)
+}
+
+// runTarget is the refresh scenario against a server started elsewhere.
+func runTarget(ctx context.Context, o options) error {
+	if o.scenario != "refresh" {
+		return errors.New("-target-url: only -scenario refresh")
+	}
+	if o.conns < 1 || o.runs < 1 || o.duration <= 0 {
+		return errors.New("-conns, -runs and -duration must be positive")
+	}
+	b, err := os.ReadFile(o.targetTokens)
+	if err != nil {
+		return fmt.Errorf("-target-tokens: %w", err)
+	}
+	tokens := strings.Fields(string(b))
+	if len(tokens) == 0 {
+		return fmt.Errorf("-target-tokens %s: no tokens", o.targetTokens)
+	}
+	chains := make([]string, o.conns)
+	for i := range chains {
+		chains[i] = tokens[i%len(tokens)]
+	}
+	srv := &server{pid: o.targetPID, base: o.targetURL}
+	fmt.Printf("target %s, pid %d, %d tokens\n", o.targetURL, o.targetPID, len(tokens))
+	label := fmt.Sprintf("refresh target conns=%d", o.conns)
+	return runs(ctx, o, srv, label, "req", refreshWork(o, o.targetURL, chains), nil)
 }
 
 // build compiles the module in the working directory into dir.
@@ -188,9 +238,10 @@ func createDatabase(ctx context.Context, admin string) (string, func() error, er
 
 // server is the child `agentplane serve` process.
 type server struct {
-	cmd  *exec.Cmd
-	base string // http://127.0.0.1:port
-	log  string // path of its stdout and stderr
+	cmd  *exec.Cmd // nil for a -target-url server
+	pid  int       // 0: CPU time unknown
+	base string    // http://127.0.0.1:port
+	log  string    // path of its stdout and stderr
 	done chan struct{}
 }
 
@@ -224,7 +275,7 @@ func startServer(ctx context.Context, o options, dir, dbURL string) (*server, er
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s serve: %w", o.bin, err)
 	}
-	s := &server{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), log: logPath, done: make(chan struct{})}
+	s := &server{cmd: cmd, pid: cmd.Process.Pid, base: "http://127.0.0.1:" + strconv.Itoa(port), log: logPath, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	if err := s.waitReady(ctx, 90*time.Second); err != nil {
 		return nil, errors.Join(err, s.stop())
@@ -293,7 +344,10 @@ func (s *server) logTail() string {
 
 // cpuSeconds is the server process's user+system CPU time so far.
 func (s *server) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
+	if s.pid == 0 {
+		return 0, errors.New("no server pid")
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/stat")
 	if err != nil {
 		return 0, err
 	}
@@ -482,35 +536,98 @@ func refreshScenario(ctx context.Context, o options, srv *server) error {
 		return err
 	}
 	fmt.Printf("registered %d users in %.1fs\n", len(users), time.Since(t0).Seconds())
+	chains := make([]string, len(users))
+	for i, u := range users {
+		chains[i] = u.refresh
+	}
+	work := refreshWork(o, srv.base+"/api/v1/auth/refresh", chains)
+	label := fmt.Sprintf("refresh %s conns=%d", o.db, o.conns)
+	return runs(ctx, o, srv, label, "req", work, nil)
+}
+
+// refreshWork refreshes chains[w] on worker w and keeps the token answered.
+// A worker whose refresh failed stops: its chain's state is unknown then
+// (rotated or not), and retrying could trip reuse detection.
+func refreshWork(o options, u string, chains []string) workFunc {
 	c := client(o.conns)
-	defer c.CloseIdleConnections()
-	u := srv.base + "/api/v1/auth/refresh"
-	dead := make([]bool, len(users))
-	work := func(ctx context.Context, w int) (time.Duration, bool, error) {
+	dead := make([]bool, len(chains))
+	field := cmp.Or(o.targetField, "refresh_token")
+	return func(ctx context.Context, w int) (time.Duration, bool, error) {
 		if dead[w] {
 			return 0, false, nil
 		}
-		var s session
 		t := time.Now()
-		err := post(ctx, c, u, map[string]string{"refresh_token": users[w].refresh}, &s, http.StatusOK)
+		next, err := refreshOnce(ctx, c, u, chains[w], o.targetHeader, field)
 		lat := time.Since(t)
-		if err == nil && s.RefreshToken == "" {
-			err = errors.New("refresh: no refresh_token in the answer")
-		}
 		if err != nil {
 			if ctx.Err() == nil {
-				// The chain's state is unknown now (rotated or not); retrying
-				// could trip reuse detection, so this worker stops.
 				dead[w] = true
 				return 0, false, fmt.Errorf("worker %d: %w", w, err)
 			}
 			return 0, false, err
 		}
-		users[w].refresh = s.RefreshToken
+		chains[w] = next
 		return lat, true, nil
 	}
-	label := fmt.Sprintf("refresh %s conns=%d", o.db, o.conns)
-	return runs(ctx, o, srv, label, "req", work, nil)
+}
+
+// refreshOnce POSTs token (in header, or as a JSON body when header is "")
+// and returns the answer's field.
+func refreshOnce(ctx context.Context, c *http.Client, u, token, header, field string) (string, error) {
+	var body io.Reader
+	if header == "" {
+		b, err := json.Marshal(map[string]string{"refresh_token": token})
+		if err != nil {
+			return "", err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
+	if err != nil {
+		return "", err
+	}
+	if header != "" {
+		req.Header.Set(header, token)
+	} else {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "authload/1")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return "", fmt.Errorf("POST %s: status %d: %s", u, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if next := stringField(b, field); next != "" {
+		return next, nil
+	}
+	return "", fmt.Errorf("POST %s: no %q in the answer", u, field)
+}
+
+// stringField is the string value of a top-level field of the JSON object b:
+// a plain scan first (tokens need no escapes; it keeps the load generator's
+// own CPU low), decoding b only when that finds nothing plain.
+func stringField(b []byte, field string) string {
+	key := []byte(`"` + field + `":"`)
+	if i := bytes.Index(b, key); i >= 0 && bytes.Count(b, key) == 1 {
+		v := b[i+len(key):]
+		if j := bytes.IndexByte(v, '"'); j > 0 && bytes.IndexByte(v[:j], '\\') < 0 {
+			return string(v[:j])
+		}
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	next, _ := m[field].(string)
+	return next
 }
 
 func loginScenario(ctx context.Context, o options, srv *server) error {
