@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -129,14 +128,14 @@ func raiseFileLimit() error {
 	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 }
 
-// streamRequest is a chat stream request, or with direct a streamed
-// Responses API call to the model.
-func streamRequest(ctx context.Context, base, token string, direct bool) (*http.Request, error) {
-	u, body := base+"/api/v1/chat/stream", `{"message":"How fast is the relay?","agent_type":"triage"}`
-	if direct {
-		u, body = base+"/responses", `{"model":"gpt-4.1-2025-04-14","stream":true,"input":[{"role":"user","content":"How fast is the relay?"}]}`
+// streamRequest is a chat stream request, or with modelBody a streamed
+// Responses API call to the model with that body.
+func streamRequest(ctx context.Context, base, token string, modelBody []byte) (*http.Request, error) {
+	u, body := base+"/api/v1/chat/stream", []byte(`{"message":"How fast is the relay?","agent_type":"triage"}`)
+	if modelBody != nil {
+		u, body = base+"/responses", modelBody
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +186,7 @@ func firstChunk(c *http.Client, req *http.Request, direct bool) (time.Duration, 
 
 // load runs conns workers for d, each streaming one turn after another,
 // and returns the times to first chunk.
-func load(ctx context.Context, conns int, d time.Duration, base, token string, direct bool) ([]time.Duration, int, error) {
+func load(ctx context.Context, conns int, d time.Duration, base, token string, modelBody []byte) ([]time.Duration, int, error) {
 	c := benchserver.Client(conns)
 	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -203,10 +202,10 @@ func load(ctx context.Context, conns int, d time.Duration, base, token string, d
 		wg.Go(func() {
 			var mine []time.Duration
 			for ctx.Err() == nil {
-				req, err := streamRequest(context.WithoutCancel(ctx), base, token, direct)
+				req, err := streamRequest(context.WithoutCancel(ctx), base, token, modelBody)
 				if err == nil {
 					var t time.Duration
-					if t, err = firstChunk(c, req, direct); err == nil {
+					if t, err = firstChunk(c, req, modelBody != nil); err == nil {
 						mine = append(mine, t)
 						continue
 					}
@@ -229,11 +228,13 @@ func load(ctx context.Context, conns int, d time.Duration, base, token string, d
 }
 
 func ttfb(ctx context.Context, o options, base, token string, model *openaitest.Server) error {
-	if _, _, err := load(ctx, o.conns, time.Second, base, token, false); err != nil { // warm up
+	if _, _, err := load(ctx, o.conns, time.Second, base, token, nil); err != nil { // warm up
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	relay, rf, rerr := load(ctx, o.conns, o.duration, base, token, false)
-	direct, df, derr := load(ctx, o.conns, o.duration, model.URL(), model.Key(), true)
+	relay, rf, rerr := load(ctx, o.conns, o.duration, base, token, nil)
+	// straight to the model with the very request the relay sends it, so the
+	// model's own work is the same in both runs
+	direct, df, derr := load(ctx, o.conns, o.duration, model.URL(), model.Key(), model.LastBody())
 	if len(relay) == 0 || len(direct) == 0 {
 		return fmt.Errorf("no successful streams (relay: %v; direct: %v)", rerr, derr)
 	}
@@ -268,7 +269,7 @@ func idle(ctx context.Context, o options, srv *benchserver.Server, token string)
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			req, err := streamRequest(ctx, srv.Base, token, false)
+			req, err := streamRequest(ctx, srv.Base, token, nil)
 			if err != nil {
 				fails.Add(1)
 				return

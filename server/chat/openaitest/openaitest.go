@@ -62,6 +62,7 @@ type Server struct {
 	queue    []Reply
 	requests []Request
 	always   *Reply // see Always
+	lastRaw  []byte // the last request body, recorded even with Always
 }
 
 // Option configures a Server in New.
@@ -110,6 +111,14 @@ func start(name string, opts []Option) *Server {
 func (s *Server) Close() {
 	close(s.done) // first, so that Close does not wait on a Hang
 	s.srv.Close()
+}
+
+// LastBody is the body of the last request the Server answered (kept even
+// with Always), e.g. for a load tool to replay it.
+func (s *Server) LastBody() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastRaw
 }
 
 // Always makes the Server answer r to every call that finds the queue
@@ -416,6 +425,7 @@ func (s *Server) record(r *http.Request, raw []byte) (map[string]any, int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lastRaw = raw
 	if s.always != nil {
 		return body, 0
 	}
