@@ -597,3 +597,21 @@ func TestChatModelTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestChatStreamReusesModelConnections: streamed model calls give their
+// connection back, so a run of turns does not dial the model each time.
+func TestChatStreamReusesModelConnections(t *testing.T) {
+	t.Parallel()
+	env, fake := newEnv(t)
+	alice := person(t, env, newTenant(t, env), "member")
+	srv := live(t, env)
+	for range 5 {
+		fake.Enqueue(openaitest.Text("Again.", openaitest.Usage{}))
+		if frames := alice.open(t, srv, http.MethodPost, "/api/v1/chat/stream", `{"message":"Hi"}`, nil).readAll(); len(frames) == 0 || !frames[len(frames)-1].IsComplete {
+			t.Fatalf("frames %+v", frames)
+		}
+	}
+	if n := fake.Conns(); n != 1 {
+		t.Errorf("5 sequential turns opened %d model connections, want 1", n)
+	}
+}

@@ -19,11 +19,13 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -63,7 +65,12 @@ type Server struct {
 	requests []Request
 	always   *Reply // see Always
 	lastRaw  []byte // the last request body, recorded even with Always
+	conns    atomic.Int64
 }
+
+// Conns is how many connections clients have opened to the Server: a client
+// that reuses its connections opens one per concurrent call.
+func (s *Server) Conns() int { return int(s.conns.Load()) }
 
 // Option configures a Server in New.
 type Option func(*Server)
@@ -103,7 +110,13 @@ func start(name string, opts []Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.srv.Start()
 	return s
 }
 
