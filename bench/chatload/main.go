@@ -113,7 +113,7 @@ func run(ctx context.Context, o options) (err error) {
 	if o.scenario == "idle" {
 		return idle(ctx, o, srv, sess.AccessToken)
 	}
-	return ttfb(ctx, o, srv.Base, sess.AccessToken, model)
+	return ttfb(ctx, o, srv, sess.AccessToken, model)
 }
 
 // raiseFileLimit lifts the soft open-files limit to the hard one: thousands
@@ -185,8 +185,10 @@ func firstChunk(c *http.Client, req *http.Request, direct bool) (time.Duration, 
 }
 
 // load runs conns workers for d, each streaming one turn after another,
-// and returns the times to first chunk.
-func load(ctx context.Context, conns int, d time.Duration, base, token string, modelBody []byte) ([]time.Duration, int, error) {
+// and returns the times to first chunk. Worker i starts i/conns of a
+// stream's length (about span) late, so turns arrive spread out as users'
+// do, not in bursts of conns at once.
+func load(ctx context.Context, conns int, d, span time.Duration, base, token string, modelBody []byte) ([]time.Duration, int, error) {
 	c := benchserver.Client(conns)
 	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -198,9 +200,13 @@ func load(ctx context.Context, conns int, d time.Duration, base, token string, m
 		first atomic.Pointer[error]
 		wg    sync.WaitGroup
 	)
-	for range conns {
+	for i := range conns {
 		wg.Go(func() {
 			var mine []time.Duration
+			select {
+			case <-time.After(span * time.Duration(i) / time.Duration(conns)):
+			case <-ctx.Done():
+			}
 			for ctx.Err() == nil {
 				req, err := streamRequest(context.WithoutCancel(ctx), base, token, modelBody)
 				if err == nil {
@@ -227,14 +233,18 @@ func load(ctx context.Context, conns int, d time.Duration, base, token string, m
 	return all, int(fails.Load()), err
 }
 
-func ttfb(ctx context.Context, o options, base, token string, model *openaitest.Server) error {
-	if _, _, err := load(ctx, o.conns, time.Second, base, token, nil); err != nil { // warm up
+func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string, model *openaitest.Server) error {
+	base := srv.Base
+	span := o.delay + 20*o.pace // a reply's length: its first byte, then about 20 events
+	if _, _, err := load(ctx, o.conns, time.Second, 0, base, token, nil); err != nil { // warm up
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	relay, rf, rerr := load(ctx, o.conns, o.duration, base, token, nil)
+	cpu0, _ := srv.CPUSeconds()
+	relay, rf, rerr := load(ctx, o.conns, o.duration, span, base, token, nil)
+	cpu1, cpuErr := srv.CPUSeconds()
 	// straight to the model with the very request the relay sends it, so the
 	// model's own work is the same in both runs
-	direct, df, derr := load(ctx, o.conns, o.duration, model.URL(), model.Key(), model.LastBody())
+	direct, df, derr := load(ctx, o.conns, o.duration, span, model.URL(), model.Key(), model.LastBody())
 	if len(relay) == 0 || len(direct) == 0 {
 		return fmt.Errorf("no successful streams (relay: %v; direct: %v)", rerr, derr)
 	}
@@ -243,6 +253,10 @@ func ttfb(ctx context.Context, o options, base, token string, model *openaitest.
 		len(direct), ms(pct(direct, 50)), ms(pct(direct, 99)))
 	fmt.Printf("relay overhead to first chunk: p50 %s  p99 %s\n",
 		ms(pct(relay, 50)-pct(direct, 50)), ms(pct(relay, 99)-pct(direct, 99)))
+	if cpuErr == nil {
+		fmt.Printf("server CPU: %.2f ms a streamed turn (%.0f%% of one core)\n",
+			(cpu1-cpu0)*1000/float64(len(relay)), (cpu1-cpu0)*100/o.duration.Seconds())
+	}
 	if rf+df > 0 {
 		fmt.Printf("failures: relay %d (%v), direct %d (%v)\n", rf, rerr, df, derr)
 	}
