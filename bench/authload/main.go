@@ -30,20 +30,14 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,12 +46,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"agentplane/bench/benchserver"
 )
-
-// clockTicks is sysconf(_SC_CLK_TCK), 100 on every Linux this runs on; /proc
-// reports utime and stime in these ticks.
-const clockTicks = 100
 
 // maxShownErrors is how many failed requests a run prints in full.
 const maxShownErrors = 5
@@ -124,41 +114,16 @@ func run(ctx context.Context, o options) (err error) {
 	switch {
 	case o.scenario != "refresh" && o.scenario != "login":
 		return fmt.Errorf("-scenario %q: use refresh or login", o.scenario)
-	case o.db != "sqlite" && o.db != "postgres":
-		return fmt.Errorf("-db %q: use sqlite or postgres", o.db)
 	case o.conns < 1 || o.runs < 1 || o.duration <= 0:
 		return errors.New("-conns, -runs and -duration must be positive")
 	}
-	dir, err := os.MkdirTemp("", "authload-")
+	bs, err := benchserver.Start(ctx, benchserver.Options{Bin: o.bin, DB: o.db, PG: o.pg, Redis: o.redis,
+		LogLevel: o.logLevel, Keep: o.keep, Name: "authload"})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if o.keep {
-			fmt.Println("kept", dir)
-			return
-		}
-		_ = os.RemoveAll(dir)
-	}()
-	if o.bin == "" {
-		if o.bin, err = build(ctx, dir); err != nil {
-			return err
-		}
-	}
-	dbURL := "sqlite:///" + filepath.Join(dir, "agentplane.db")
-	if o.db == "postgres" {
-		u, drop, err := createDatabase(ctx, o.pg)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, drop()) }()
-		dbURL = u
-	}
-	srv, err := startServer(ctx, o, dir, dbURL)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, srv.stop()) }()
+	defer func() { err = errors.Join(err, bs.Stop(o.keep)) }()
+	srv := &server{pid: bs.PID(), base: bs.Base}
 	fmt.Printf("server pid %d at %s (%s)\n", srv.pid, srv.base, o.db)
 	if o.scenario == "refresh" {
 		return refreshScenario(ctx, o, srv)
@@ -192,227 +157,19 @@ func runTarget(ctx context.Context, o options) error {
 	return runs(ctx, o, srv, label, "req", refreshWork(o, o.targetURL, chains), nil)
 }
 
-// build compiles the module in the working directory into dir.
-func build(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "agentplane")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "agentplane")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build agentplane (run from the module, or pass -bin): %w", err)
-	}
-	return bin, nil
-}
-
-// createDatabase creates a fresh database on the server at admin and returns
-// its URL and a func that drops it.
-func createDatabase(ctx context.Context, admin string) (string, func() error, error) {
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("-pg: %w", err)
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to -pg %s: %w", u.Redacted(), err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	name := "authload_" + randomHex(6)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u.Path = "/" + name
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		return nil
-	}
-	return u.String(), drop, nil
-}
-
-// server is the child `agentplane serve` process.
+// server is the measured server: started here (cmd set) or elsewhere
+// (-target-url); pid 0 means its CPU time is unknown.
 type server struct {
-	cmd  *exec.Cmd // nil for a -target-url server
-	pid  int       // 0: CPU time unknown
-	base string    // http://127.0.0.1:port
-	log  string    // path of its stdout and stderr
-	done chan struct{}
-}
-
-func startServer(ctx context.Context, o options, dir, dbURL string) (*server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child holds its own descriptor
-	env := append(os.Environ(),
-		"DATABASE_URL="+dbURL,
-		"REDIS_URL="+o.redis,
-		"AUTO_RUN_MIGRATIONS=true",
-		"AUTH_KEY_STORAGE_PATH="+filepath.Join(dir, "keys", "keyset.json"),
-		"ALLOWED_HOSTS=127.0.0.1,localhost",
-		"ALLOW_PUBLIC_SIGNUP=true",
-		"SIGNUP_RATE_LIMIT_PER_HOUR=0",
-		"AUTH_IP_LOCKOUT_THRESHOLD=1000000",
-		"AUTH_LOCKOUT_THRESHOLD=1000000",
-	)
-	if o.logLevel != "" {
-		env = append(env, "LOG_LEVEL="+o.logLevel)
-	}
-	cmd := exec.Command(o.bin, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s serve: %w", o.bin, err)
-	}
-	s := &server{cmd: cmd, pid: cmd.Process.Pid, base: "http://127.0.0.1:" + strconv.Itoa(port), log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(ctx, 90*time.Second); err != nil {
-		return nil, errors.Join(err, s.stop())
-	}
-	return s, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	c := &http.Client{Timeout: 2 * time.Second}
-	for {
-		resp, err := c.Get(s.base + "/health/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				c.CloseIdleConnections()
-				return nil
-			}
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("the server exited before it was ready:\n%s", s.logTail())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the server was not ready after %s:\n%s", limit, s.logTail())
-		}
-	}
-}
-
-// stop interrupts the server and waits for it, killing it after 20 s.
-func (s *server) stop() error {
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		return errors.New("the server did not stop within 20 s of SIGINT; killed it")
-	}
-}
-
-func (s *server) logTail() string {
-	b, _ := os.ReadFile(s.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-20):], "\n")
+	pid  int
+	base string // http://127.0.0.1:port
 }
 
 // cpuSeconds is the server process's user+system CPU time so far.
 func (s *server) cpuSeconds() (float64, error) {
 	if s.pid == 0 {
-		return 0, errors.New("no server pid")
+		return 0, errors.New("server pid unknown")
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces; the fields after it start with state (field 3).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc/<pid>/stat format")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc/<pid>/stat format")
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseUint(f[12], 10, 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return float64(utime+stime) / clockTicks, nil
-}
-
-// client is an HTTP client keeping up to conns connections alive.
-func client(conns int) *http.Client {
-	return &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			MaxConnsPerHost:     conns,
-			MaxIdleConnsPerHost: conns,
-			MaxIdleConns:        conns,
-			IdleConnTimeout:     time.Minute,
-			DisableCompression:  true,
-		},
-	}
-}
-
-// post sends a JSON body and decodes a JSON answer into out when the status is want.
-func post(ctx context.Context, c *http.Client, u string, body, out any, want int) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "authload/1")
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("POST %s: status %d: %s", u, resp.StatusCode, bytes.TrimSpace(msg))
-	}
-	if out != nil {
-		err = json.NewDecoder(resp.Body).Decode(out)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body) // drain so the connection is reused
-	return err
-}
-
-type session struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	return benchserver.CPUSecondsOf(s.pid)
 }
 
 type user struct {
@@ -422,28 +179,20 @@ type user struct {
 
 // register signs up n users, at most 8 at a time (bcrypt bounds the server anyway).
 func register(ctx context.Context, base string, n int) ([]user, error) {
-	id := randomHex(4)
+	id := benchserver.RandomHex(4)
 	users := make([]user, n)
-	c := client(8)
+	c := benchserver.Client(8)
 	defer c.CloseIdleConnections()
 	errs := make([]error, n)
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := range users {
-		users[i] = user{email: fmt.Sprintf("authload-%s-%d@example.com", id, i), password: "Quartz-Lantern-" + randomHex(8)}
+		users[i] = user{email: fmt.Sprintf("authload-%s-%d@example.com", id, i), password: "Quartz-Lantern-" + benchserver.RandomHex(8)}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var s session
-			body := map[string]any{
-				"email": users[i].email, "password": users[i].password,
-				"tenant_name": fmt.Sprintf("Authload %s %d", id, i), "accept_terms": true,
-			}
-			errs[i] = post(ctx, c, base+"/api/v1/auth/register", body, &s, http.StatusCreated)
-			if errs[i] == nil && s.RefreshToken == "" {
-				errs[i] = errors.New("register: no refresh_token in the answer")
-			}
-			users[i].refresh = s.RefreshToken
+			s, err := benchserver.Register(ctx, c, base, users[i].email, users[i].password, fmt.Sprintf("Authload %s %d", id, i))
+			errs[i], users[i].refresh = err, s.RefreshToken
 		})
 	}
 	wg.Wait()
@@ -549,7 +298,7 @@ func refreshScenario(ctx context.Context, o options, srv *server) error {
 // A worker whose refresh failed stops: its chain's state is unknown then
 // (rotated or not), and retrying could trip reuse detection.
 func refreshWork(o options, u string, chains []string) workFunc {
-	c := client(o.conns)
+	c := benchserver.Client(o.conns)
 	dead := make([]bool, len(chains))
 	field := cmp.Or(o.targetField, "refresh_token")
 	return func(ctx context.Context, w int) (time.Duration, bool, error) {
@@ -635,13 +384,13 @@ func loginScenario(ctx context.Context, o options, srv *server) error {
 	if err != nil {
 		return err
 	}
-	c := client(o.conns)
+	c := benchserver.Client(o.conns)
 	defer c.CloseIdleConnections()
 	u := srv.base + "/api/v1/auth/token"
 	body := map[string]string{"email": users[0].email, "password": users[0].password}
 	work := func(ctx context.Context, _ int) (time.Duration, bool, error) {
 		t := time.Now()
-		err := post(ctx, c, u, body, nil, http.StatusOK)
+		err := benchserver.Post(ctx, c, u, body, nil, http.StatusOK)
 		return time.Since(t), true, err
 	}
 	label := fmt.Sprintf("login %s conns=%d", o.db, o.conns)
@@ -652,7 +401,7 @@ func loginScenario(ctx context.Context, o options, srv *server) error {
 
 // probeHealth GETs /health every interval on its own connection until ctx ends.
 func probeHealth(ctx context.Context, base string, interval time.Duration) []time.Duration {
-	c := client(1)
+	c := benchserver.Client(1)
 	defer c.CloseIdleConnections()
 	var lats []time.Duration
 	tick := time.NewTicker(interval)
@@ -773,10 +522,4 @@ func num(f float64) string {
 		return strconv.FormatFloat(f, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(f, 'f', 1, 64)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

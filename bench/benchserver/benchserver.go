@@ -249,8 +249,11 @@ func (s *Server) LogTail() string {
 }
 
 // CPUSeconds is the child's user+system CPU time so far.
-func (s *Server) CPUSeconds() (float64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID()) + "/stat")
+func (s *Server) CPUSeconds() (float64, error) { return CPUSecondsOf(s.PID()) }
+
+// CPUSecondsOf is process pid's user+system CPU time so far.
+func CPUSecondsOf(pid int) (float64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, err
 	}
