@@ -109,25 +109,43 @@ func (l *Limiter) Hit(ctx context.Context, q Quota, parts ...string) (Decision, 
 	if q.Limit <= 0 || l.r == nil {
 		return Decision{Allowed: true, Limit: q.Limit}, nil
 	}
-	window := redisSeconds(q.Window)
-	key := l.key("quota", q.Name, parts)
-	var n *redis.IntCmd
-	var ttl *redis.DurationCmd
+	var h hitCmds
 	_, err := l.r.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		n, ttl = p.Incr(ctx, key), p.TTL(ctx, key)
+		h = l.queueHit(ctx, p, q, parts)
 		return nil
 	})
-	if err == nil && ttl.Val() < 0 { // -1: no TTL yet
-		err = l.r.Expire(ctx, key, time.Duration(window)*time.Second).Err()
-	}
 	if err != nil {
 		return l.failOpen(ctx, q.Name, q.Limit, err)
 	}
-	d := Decision{Allowed: n.Val() <= int64(q.Limit), Limit: q.Limit}
+	return l.finishHit(ctx, h, q)
+}
+
+// hitCmds are a hit's queued commands.
+type hitCmds struct {
+	key    string
+	window int
+	n      *redis.IntCmd
+	ttl    *redis.DurationCmd
+}
+
+func (l *Limiter) queueHit(ctx context.Context, p redis.Pipeliner, q Quota, parts []string) hitCmds {
+	h := hitCmds{key: l.key("quota", q.Name, parts), window: redisSeconds(q.Window)}
+	h.n, h.ttl = p.Incr(ctx, h.key), p.TTL(ctx, h.key)
+	return h
+}
+
+// finishHit gives a key without TTL its window and decides.
+func (l *Limiter) finishHit(ctx context.Context, h hitCmds, q Quota) (Decision, error) {
+	if h.ttl.Val() < 0 { // -1: no TTL yet
+		if err := l.r.Expire(ctx, h.key, time.Duration(h.window)*time.Second).Err(); err != nil {
+			return l.failOpen(ctx, q.Name, q.Limit, err)
+		}
+	}
+	d := Decision{Allowed: h.n.Val() <= int64(q.Limit), Limit: q.Limit}
 	if !d.Allowed {
-		left := int64(ttl.Val() / time.Second)
+		left := int64(h.ttl.Val() / time.Second)
 		if left <= 0 {
-			left = int64(window)
+			left = int64(h.window)
 		}
 		d.RetryAfter = time.Duration(max(left, 1)) * time.Second
 	}
@@ -149,36 +167,94 @@ func (l *Limiter) Acquire(ctx context.Context, q ConcurrencyQuota, parts ...stri
 	if q.Limit <= 0 || l.r == nil {
 		return nil, Decision{Allowed: true, Limit: q.Limit}, nil
 	}
-	ttl := redisSeconds(q.TTL)
-	key := l.key("concurrency", q.Name, parts)
 	// INCR and EXPIRE in one MULTI (plain commands, as in Hit); over the
 	// limit the slot is given back, a second round trip on that path only
-	var n *redis.IntCmd
+	var c leaseCmds
 	_, err := l.r.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		n = p.Incr(ctx, key)
-		p.Expire(ctx, key, time.Duration(ttl)*time.Second)
+		c = l.queueAcquire(ctx, p, q, parts)
 		return nil
 	})
-	var left *redis.DurationCmd
-	if err == nil && n.Val() > int64(q.Limit) {
-		_, err = l.r.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Decr(ctx, key)
-			left = p.TTL(ctx, key)
-			return nil
-		})
-	}
 	if err != nil {
 		d, err := l.failOpen(ctx, q.Name, q.Limit, err)
 		return nil, d, err
 	}
-	if left != nil {
+	return l.finishAcquire(ctx, c, q)
+}
+
+// Admit is Hit(q) and then Acquire(c) under the same key parts in one round
+// trip, for a request that needs both (a stream: its per-minute quota and
+// its concurrency slot). refusedBy names the quota that refused, "" when
+// admitted; a slot taken for a request that q refuses is given back. A
+// limit ≤ 0 disables its half.
+func (l *Limiter) Admit(ctx context.Context, q Quota, c ConcurrencyQuota, parts ...string) (
+	lease *Lease, d Decision, refusedBy string, err error) {
+	if q.Limit <= 0 || c.Limit <= 0 || l.r == nil {
+		if d, err = l.Hit(ctx, q, parts...); err != nil || !d.Allowed {
+			return nil, d, q.Name, err
+		}
+		lease, d, err = l.Acquire(ctx, c, parts...)
+		if err != nil || !d.Allowed {
+			return nil, d, c.Name, err
+		}
+		return lease, d, "", nil
+	}
+	var h hitCmds
+	var lc leaseCmds
+	_, err = l.r.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		h, lc = l.queueHit(ctx, p, q, parts), l.queueAcquire(ctx, p, c, parts)
+		return nil
+	})
+	if err != nil {
+		d, err := l.failOpen(ctx, q.Name, q.Limit, err)
+		return nil, d, "", err
+	}
+	if d, err = l.finishHit(ctx, h, q); err != nil || !d.Allowed {
+		if rerr := l.r.Decr(context.WithoutCancel(ctx), lc.key).Err(); rerr != nil {
+			l.warn(ctx, c.Name, "rate limiter could not give back a concurrency slot", rerr)
+		}
+		return nil, d, q.Name, err
+	}
+	lease, d, err = l.finishAcquire(ctx, lc, c)
+	if err != nil || !d.Allowed {
+		return nil, d, c.Name, err
+	}
+	return lease, d, "", nil
+}
+
+// leaseCmds are an acquire's queued commands.
+type leaseCmds struct {
+	key string
+	ttl int
+	n   *redis.IntCmd
+}
+
+func (l *Limiter) queueAcquire(ctx context.Context, p redis.Pipeliner, q ConcurrencyQuota, parts []string) leaseCmds {
+	c := leaseCmds{key: l.key("concurrency", q.Name, parts), ttl: redisSeconds(q.TTL)}
+	c.n = p.Incr(ctx, c.key)
+	p.Expire(ctx, c.key, time.Duration(c.ttl)*time.Second)
+	return c
+}
+
+// finishAcquire gives back a slot over the limit, or starts the lease.
+func (l *Limiter) finishAcquire(ctx context.Context, c leaseCmds, q ConcurrencyQuota) (*Lease, Decision, error) {
+	if c.n.Val() > int64(q.Limit) {
+		var left *redis.DurationCmd
+		_, err := l.r.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Decr(ctx, c.key)
+			left = p.TTL(ctx, c.key)
+			return nil
+		})
+		if err != nil {
+			d, err := l.failOpen(ctx, q.Name, q.Limit, err)
+			return nil, d, err
+		}
 		retry := int64(left.Val() / time.Second)
 		if retry <= 0 {
-			retry = int64(ttl)
+			retry = int64(c.ttl)
 		}
 		return nil, Decision{Limit: q.Limit, RetryAfter: time.Duration(retry) * time.Second}, nil
 	}
-	ls := &Lease{l: l, quota: q.Name, key: key, ttl: time.Duration(ttl) * time.Second,
+	ls := &Lease{l: l, quota: q.Name, key: c.key, ttl: time.Duration(c.ttl) * time.Second,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go ls.keepAlive(ctx, max(ls.ttl/2, 500*time.Millisecond))
 	return ls, Decision{Allowed: true, Limit: q.Limit}, nil

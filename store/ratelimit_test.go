@@ -434,3 +434,50 @@ func BenchmarkLimiterHit(b *testing.B) {
 		bench(b, r, prefix)
 	})
 }
+
+func TestLimiterAdmit(t *testing.T) {
+	storetest.ForEachRedis(t, func(t *testing.T, r *store.Redis, prefix string) {
+		ctx := t.Context()
+		l := store.NewLimiter(r, "", prefix, nil)
+		q := store.Quota{Name: "chat_stream_per_minute", Limit: 3, Window: time.Minute, Scope: "user"}
+		c := store.ConcurrencyQuota{Name: "chat_stream_concurrency", Limit: 1, TTL: 300 * time.Second, Scope: "user"}
+		quotaKey := prefix + "rate-limit:quota:chat_stream_per_minute:t1:u1"
+		leaseKey := prefix + "rate-limit:concurrency:chat_stream_concurrency:t1:u1"
+		get := func(key string) int {
+			n, err := r.Get(ctx, key).Int()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatal(err)
+			}
+			return n
+		}
+		admit := func(wantRefusedBy string) *store.Lease {
+			t.Helper()
+			lease, d, by, err := l.Admit(ctx, q, c, "t1", "u1")
+			if err != nil || by != wantRefusedBy || d.Allowed != (by == "") || (lease != nil) != (by == "") {
+				t.Fatalf("Admit = %v, %+v, %q, %v; want refused by %q", lease, d, by, err, wantRefusedBy)
+			}
+			if by != "" && (d.RetryAfter <= 0 || !errors.Is(d.Err(by), store.ErrRateLimited)) {
+				t.Errorf("refusal %+v", d)
+			}
+			return lease
+		}
+		first := admit("")
+		ttlWithin(t, r, quotaKey, q.Window-5*time.Second, q.Window)
+		ttlWithin(t, r, leaseKey, c.TTL-5*time.Second, c.TTL)
+		admit("chat_stream_concurrency") // the one slot is held
+		if n, m := get(quotaKey), get(leaseKey); n != 2 || m != 1 {
+			t.Errorf("after a concurrency refusal: quota %d, slots %d; want 2, 1", n, m)
+		}
+		if err := first.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second := admit("")
+		if err := second.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		admit("chat_stream_per_minute") // the fourth hit of the minute
+		if m := get(leaseKey); m != 0 {
+			t.Errorf("a request the quota refused holds %d slots, want 0", m)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"unicode"
@@ -29,7 +30,8 @@ type Agent struct {
 	Capabilities                   []string
 	Handoffs                       []string // agent keys
 	Tools                          []*Tool
-	targets                        []*Agent // Handoffs, resolved
+	targets                        []*Agent        // Handoffs, resolved
+	tools                          json.RawMessage // toolDefinitions, encoded once
 }
 
 // newAgents builds the fixed registry of three agents (agents-and-data.md §2),
@@ -68,6 +70,11 @@ func newAgents(reg *Tools) map[string]*Agent {
 	for _, a := range list {
 		for _, k := range a.Handoffs {
 			a.targets = append(a.targets, out[k])
+		}
+	}
+	for _, a := range list {
+		if defs := toolDefinitions(a); len(defs) > 0 {
+			a.tools, _ = json.Marshal(defs) // maps of strings and schemas: cannot fail
 		}
 	}
 	return out

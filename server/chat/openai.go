@@ -72,27 +72,40 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 	if r.client == nil {
 		return modelOutput{}, chatFailure(ErrNotConfigured, notConfiguredSummary, nil)
 	}
-	params := responses.ResponseNewParams{Model: agent.Model, Instructions: openai.String(agent.Instructions)}
-	opts := []option.RequestOption{option.WithJSONSet("input", input)}
-	if tools := toolDefinitions(agent); len(tools) > 0 {
-		opts = append(opts, option.WithJSONSet("tools", tools))
+	// The body is encoded here in one pass; openai-go sends it (auth,
+	// retries, errors). Its params plus WithJSONSet would re-read and
+	// rewrite the whole body once per field, history included.
+	body, err := json.Marshal(modelRequest{Model: agent.Model, Instructions: agent.Instructions,
+		Input: input, Tools: agent.tools, Stream: onDelta != nil})
+	if err != nil {
+		return modelOutput{}, chatFailure(ErrRun, "the conversation could not be encoded.", err)
 	}
+	opt := option.WithRequestBody("application/json", body)
 	if onDelta != nil {
 		ctx, cancel := context.WithTimeout(ctx, streamCallTimeout)
 		defer cancel()
-		return r.stream(ctx, params, opts, onDelta)
+		return r.stream(ctx, opt, onDelta)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	res, err := r.client.Responses.New(ctx, params, opts...)
+	res, err := r.client.Responses.New(ctx, responses.ResponseNewParams{}, opt)
 	if err != nil {
 		return modelOutput{}, providerFailure(err)
 	}
-	var body responseBody
-	if err := json.Unmarshal([]byte(res.RawJSON()), &body); err != nil {
+	var out responseBody
+	if err := json.Unmarshal([]byte(res.RawJSON()), &out); err != nil {
 		return modelOutput{}, invalidResponse(err)
 	}
-	return body.output(), nil
+	return out.output(), nil
+}
+
+// modelRequest is the body of a Responses API call (§3.3).
+type modelRequest struct {
+	Model        string            `json:"model"`
+	Instructions string            `json:"instructions"`
+	Input        []json.RawMessage `json:"input"`
+	Tools        json.RawMessage   `json:"tools,omitempty"`
+	Stream       bool              `json:"stream,omitempty"`
 }
 
 // stream makes one streamed model call: text deltas go to onDelta as they
@@ -102,7 +115,7 @@ func (r responder) respond(ctx context.Context, agent *Agent, input []json.RawMe
 // decoder but decoded here, and only the few the loop needs: its typed
 // stream decodes every event (each repeating the whole request) into a
 // large union, which made up most of a turn's CPU time.
-func (r responder) stream(ctx context.Context, params responses.ResponseNewParams, opts []option.RequestOption, onDelta deltaFunc) (out modelOutput, err error) {
+func (r responder) stream(ctx context.Context, body option.RequestOption, onDelta deltaFunc) (out modelOutput, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	silence := time.AfterFunc(r.timeout, func() { cancel(errModelSilent) })
@@ -113,8 +126,7 @@ func (r responder) stream(ctx context.Context, params responses.ResponseNewParam
 		}
 	}()
 	var raw *http.Response
-	opts = append(opts, option.WithJSONSet("stream", true))
-	if err := r.client.Post(ctx, "responses", params, &raw, opts...); err != nil {
+	if err := r.client.Post(ctx, "responses", nil, &raw, body); err != nil {
 		return modelOutput{}, providerFailure(err)
 	}
 	events := ssestream.NewDecoder(raw)

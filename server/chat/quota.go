@@ -37,21 +37,18 @@ func (h handlers) chatQuota(api huma.API) func(huma.Context, func(huma.Context))
 	}
 }
 
-// streamQuota counts a stream, then takes a concurrency lease that is held
-// until the stream ends — next returns only then — client gone included;
-// either refusal is a JSON 429 before the stream starts (§2.4.2).
+// streamQuota counts a stream and takes a concurrency lease (one Redis
+// round trip) that is held until the stream ends — next returns only then —
+// client gone included; either refusal is a JSON 429 before the stream
+// starts (§2.4.2).
 func (h handlers) streamQuota(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		c := ctx.Context()
-		err := h.svc.hit(c, quotaChatStream(h.svc.chatStreamPerMinute))
-		var lease *store.Lease
-		if err == nil {
-			// the lease's refresh must outlive a client that hangs up on a
-			// resumable turn, which runs on; Release ends it
-			lease, err = h.svc.acquire(context.WithoutCancel(c), quotaChatStreamConcurrency(h.svc.streamConcurrent))
-		}
+		// the lease's refresh must outlive a client that hangs up on a
+		// resumable turn, which runs on; Release ends it
+		lease, err := h.svc.admitStream(context.WithoutCancel(c))
 		if err != nil {
-			_ = huma.WriteErr(api, ctx, 500, "", err)
+			_ = huma.WriteErr(api, ctx, 500, "", err) // the error hook maps it to 429
 			return
 		}
 		defer lease.Release(c) //nolint:errcheck // Release logs nothing; a lost lease expires with its TTL
@@ -88,17 +85,23 @@ func (s *Service) hit(ctx context.Context, q store.Quota) error {
 	return s.refused(d, q.Name, q.Scope)
 }
 
-// acquire takes one of q's concurrent slots; nil lease when not limited.
-func (s *Service) acquire(ctx context.Context, q store.ConcurrencyQuota) (*store.Lease, error) {
+// admitStream counts a stream against chat_stream_per_minute and takes a
+// chat_stream_concurrency slot; a refusal is a *store.RateLimitError.
+func (s *Service) admitStream(ctx context.Context) (*store.Lease, error) {
 	if s.limiter == nil {
 		return nil, nil
 	}
 	tenant, caller := callerParts(ctx)
-	lease, d, err := s.limiter.Acquire(ctx, q, tenant, caller)
+	q, c := quotaChatStream(s.chatStreamPerMinute), quotaChatStreamConcurrency(s.streamConcurrent)
+	lease, d, by, err := s.limiter.Admit(ctx, q, c, tenant, caller)
 	if err != nil {
 		return nil, err
 	}
-	return lease, s.refused(d, q.Name, q.Scope)
+	scope := q.Scope
+	if by == c.Name {
+		scope = c.Scope
+	}
+	return lease, s.refused(d, by, scope)
 }
 
 func (s *Service) refused(d store.Decision, name, scope string) error {
