@@ -139,7 +139,9 @@ func (s *Service) relayResumable(ctx context.Context, sse *sseWriter, p *Pending
 
 // failedFrame logs a failed turn with its cause and returns its error frame.
 func (s *Service) failedFrame(ctx context.Context, p *Pending, err error) Frame {
-	if !errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) { // the client went away, or the server is stopping
+		s.log.InfoContext(ctx, "chat stream cancelled", "conversation_id", p.rawID, "error", err)
+	} else {
 		s.log.ErrorContext(ctx, "chat stream failed", "conversation_id", p.rawID, "error", err)
 	}
 	return ErrorFrame(p.rawID, err)

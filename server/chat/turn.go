@@ -141,7 +141,7 @@ func (p *Pending) Reply(ctx context.Context) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	if err := p.save(ctx, res, res.output); err != nil {
+	if err := p.saveDetached(ctx, res, res.output); err != nil {
 		return Reply{}, err
 	}
 	return Reply{Response: res.output, ConversationID: p.rawID, AgentUsed: res.agent.Key,
@@ -196,8 +196,10 @@ func (p *Pending) Stream(ctx context.Context) iter.Seq2[Frame, error] {
 			}
 			return
 		}
-		if err := p.save(ctx, res, text.String()); err != nil {
-			yield(Frame{}, err)
+		if err := p.saveDetached(ctx, res, text.String()); err != nil {
+			if !stopped {
+				yield(Frame{}, err)
+			}
 			return
 		}
 		yield(Frame{ConversationID: p.rawID, IsComplete: true, AgentUsed: res.agent.Key}, nil)
@@ -217,11 +219,17 @@ func (p *Pending) savePartial(ctx context.Context, res runResult, text string, c
 		item, _ := json.Marshal(map[string]string{"role": "assistant", "content": res.partial})
 		res.items = append(res.items, item)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-	defer cancel()
-	if err := p.save(ctx, res, text); err != nil {
+	if err := p.saveDetached(ctx, res, text); err != nil {
 		p.s.log.ErrorContext(ctx, "storing a cut-short reply failed", "conversation_id", p.rawID, "error", err, "cause", cause)
 	}
+}
+
+// saveDetached is save that runs to its end when ctx is cancelled: a reply
+// the model has written is kept even if its client leaves at that moment.
+func (p *Pending) saveDetached(ctx context.Context, res runResult, content string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	return p.save(ctx, res, content)
 }
 
 // save stores the reply with content, the new session items, the usage
