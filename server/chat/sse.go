@@ -2,6 +2,7 @@ package chat
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -90,7 +91,7 @@ func (s *sseWriter) sendPing() {
 func (s *sseWriter) writeLocked(b []byte) {
 	_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // unsupported writers just block
 	if _, err := s.w.Write(b); err != nil {
-		s.err = errClientGone
+		s.err = fmt.Errorf("%w: %w", errClientGone, err)
 		return
 	}
 	s.flushLocked()
@@ -98,15 +99,15 @@ func (s *sseWriter) writeLocked(b []byte) {
 
 func (s *sseWriter) flushLocked() {
 	if err := s.rc.Flush(); err != nil {
-		s.err = errClientGone
+		s.err = fmt.Errorf("%w: flush: %w", errClientGone, err)
 	}
 }
 
-// gone reports whether a write has failed.
-func (s *sseWriter) gone() bool {
+// failure is the first failed write's error, nil while the client reads.
+func (s *sseWriter) failure() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.err != nil
+	return s.err
 }
 
 // close stops the ping; nothing is written after it.

@@ -91,6 +91,9 @@ func (h handlers) chatStream(ctx context.Context, in *chatStreamInput) (*huma.St
 		} else {
 			h.svc.relay(runCtx, sse, p)
 		}
+		if err := sse.failure(); err != nil {
+			h.svc.log.InfoContext(ctx, "chat stream client gone", "conversation_id", p.rawID, "error", err)
+		}
 	}}, nil
 }
 
