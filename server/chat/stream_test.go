@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"agentplane/config"
+	"agentplane/server/chat"
 	"agentplane/server/chat/openaitest"
 	"agentplane/server/servertest"
 )
@@ -613,5 +614,50 @@ func TestChatStreamReusesModelConnections(t *testing.T) {
 	}
 	if n := fake.Conns(); n != 1 {
 		t.Errorf("5 sequential turns opened %d model connections, want 1", n)
+	}
+}
+
+// TestChatStreamKeepsWhatWasSent: a consumer that goes away right after the
+// last chunk still finds the whole reply stored, as does one that stops
+// reading in the middle (with what it was sent).
+func TestChatStreamKeepsWhatWasSent(t *testing.T) {
+	t.Parallel()
+	const text = "Every word of this answer was already on the screen."
+	for _, tc := range []struct {
+		name   string
+		stopAt int // cancel after this many chunks; 0: after the last
+	}{{"after the last chunk", 0}, {"mid-answer", 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env, fake := newEnv(t)
+			alice := person(t, env, newTenant(t, env), "member")
+			fake.Enqueue(openaitest.Text(text, openaitest.Usage{InputTokens: 5, OutputTokens: 9}))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			sc := chat.Scope{TenantID: alice.tenant, UserID: alice.user}
+			p, err := env.Chat.Begin(ctx, sc, chat.Turn{Message: "Say it", ConversationID: "kept"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent strings.Builder
+			n := 0
+			for f, err := range p.Stream(ctx) {
+				if err != nil || f.IsComplete {
+					break
+				}
+				sent.WriteString(f.Chunk)
+				n++
+				if n == tc.stopAt || tc.stopAt == 0 && sent.String() == text {
+					cancel() // the client is gone
+				}
+				if n == tc.stopAt {
+					break
+				}
+			}
+			_, msgs, err := env.Store.Conversations().Get(t.Context(), alice.tenant, alice.user, "kept")
+			if err != nil || len(msgs) != 2 || msgs[1].Content != sent.String() || sent.Len() == 0 {
+				t.Errorf("stored %+v, %v; want the %q the client was sent", msgs, err, sent.String())
+			}
+		})
 	}
 }
