@@ -7,6 +7,9 @@ import (
 	"iter"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"agentplane/server/chat"
 	"agentplane/store"
@@ -73,15 +76,16 @@ func (l Local) Stream(ctx context.Context, t chat.Turn) iter.Seq2[chat.Frame, er
 }
 
 // DefaultTenant is the slug of the tenant in-process chat writes to when
-// --tenant is not given (spec: cli-config-ops.md §9).
+// --tenant is not given; like the reference's conversation store it is
+// hard-coded, and created as "Default Tenant" when missing
+// (agents-and-data.md §6.3, cli-config-ops.md §9).
 const DefaultTenant = "default"
 
 // ResolveScope turns --tenant (UUID or slug) and --user (UUID or email) into
 // the scope in-process chat acts as. Without a tenant it takes the tenant
-// with slug "default", else the only tenant; it creates nothing, so an empty
-// database, or several tenants none of which is "default", is an error that
-// says what to pass. A user must be a member of the tenant; without one the
-// conversations belong to the tenant (as a service account's do).
+// with slug "default", creating it if missing, so a fresh database works. A
+// user must be a member of the tenant; without one the conversations belong
+// to the tenant (as a service account's do).
 func ResolveScope(ctx context.Context, st *store.Store, tenant, user string) (chat.Scope, error) {
 	tn, err := resolveTenant(ctx, st.Tenants(), tenant)
 	if err != nil {
@@ -127,14 +131,11 @@ func resolveTenant(ctx context.Context, tenants store.Tenants, ref string) (stor
 	if !errors.Is(err, store.ErrNotFound) {
 		return tn, err
 	}
-	list, err := tenants.List(ctx, 2)
-	switch {
-	case err != nil:
+	tn = store.Tenant{ID: uuid.NewString(), Slug: DefaultTenant, Name: "Default Tenant", CreatedAt: time.Now().UTC()}
+	if err := tenants.Create(ctx, tn); errors.Is(err, store.ErrConflict) {
+		return tenants.BySlug(ctx, DefaultTenant) // created meanwhile
+	} else if err != nil {
 		return store.Tenant{}, err
-	case len(list) == 1:
-		return list[0], nil
-	case len(list) == 0:
-		return store.Tenant{}, errors.New(`the database has no tenant yet: sign up first (POST /api/v1/auth/register on "agentplane serve" creates one), then run chat again`)
 	}
-	return store.Tenant{}, errors.New(`several tenants and none has the slug "default": choose one with --tenant <uuid|slug>`)
+	return tn, nil
 }

@@ -21,23 +21,20 @@ func TestResolveScope(t *testing.T) {
 				t.Errorf("%s: ResolveScope(%q, %q) = %+v, %q; want %+v, %q", name, tenant, user, got, errText(err), want, wantErr)
 			}
 		}
-		check("empty database", "", "", chat.Scope{}, `the database has no tenant yet: sign up first (POST /api/v1/auth/register on "agentplane serve" creates one), then run chat again`)
-
+		def, err := ResolveScope(ctx, s, "", "")
+		created, terr := s.Tenants().BySlug(ctx, DefaultTenant)
+		if err != nil || terr != nil || def.TenantID != created.ID || created.Name != "Default Tenant" {
+			t.Fatalf("empty database: %+v, %v; tenant %+v, %v; want the default tenant created", def, err, created, terr)
+		}
+		check("the default tenant again", "", "", chat.Scope{TenantID: created.ID}, "")
 		acme := store.Tenant{ID: uuid.NewString(), Slug: "acme", Name: "Acme", CreatedAt: now}
-		if err := s.Tenants().Create(ctx, acme); err != nil {
-			t.Fatal(err)
-		}
-		check("the only tenant", "", "", chat.Scope{TenantID: acme.ID}, "")
 		other := store.Tenant{ID: uuid.NewString(), Slug: "other", Name: "Other", CreatedAt: now}
-		if err := s.Tenants().Create(ctx, other); err != nil {
-			t.Fatal(err)
+		for _, tn := range []store.Tenant{acme, other} {
+			if err := s.Tenants().Create(ctx, tn); err != nil {
+				t.Fatal(err)
+			}
 		}
-		check("two tenants", "", "", chat.Scope{}, `several tenants and none has the slug "default": choose one with --tenant <uuid|slug>`)
-		def := store.Tenant{ID: uuid.NewString(), Slug: DefaultTenant, Name: "Default", CreatedAt: now}
-		if err := s.Tenants().Create(ctx, def); err != nil {
-			t.Fatal(err)
-		}
-		check("the default tenant", "", "", chat.Scope{TenantID: def.ID}, "")
+		check("the default tenant among others", "", "", chat.Scope{TenantID: created.ID}, "")
 		check("by slug", "acme", "", chat.Scope{TenantID: acme.ID}, "")
 		check("by id", other.ID, "", chat.Scope{TenantID: other.ID}, "")
 		check("unknown tenant", "nope", "", chat.Scope{}, `no tenant "nope": pass --tenant with an existing tenant's id or slug`)

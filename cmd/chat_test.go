@@ -131,8 +131,8 @@ func TestChatErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no tenant", base, []string{"chat", "--message", "hi"},
-			`[ERROR] the database has no tenant yet: sign up first (POST /api/v1/auth/register on "agentplane serve" creates one), then run chat again` + "\n"},
+		{"unknown tenant", base, []string{"chat", "--tenant", "nope", "--message", "hi"},
+			`[ERROR] no tenant "nope": pass --tenant with an existing tenant's id or slug` + "\n"},
 		{"remote without a token", base, []string{"chat", "--api-url", "http://127.0.0.1:9", "--message", "hi"},
 			"[ERROR] no token for http://127.0.0.1:9: pass --token (or set AGENTPLANE_TOKEN), or run `agentplane chat --api-url http://127.0.0.1:9` in a terminal once to log in\n"},
 		{"tenant with api-url", base, []string{"chat", "--api-url", "http://127.0.0.1:9", "--tenant", "acme", "--message", "hi"},

@@ -255,7 +255,6 @@ const (
 	qTenantsSlugTaken = `SELECT EXISTS (SELECT 1 FROM tenant_accounts WHERE slug = $1)`
 	qTenantsByID      = `SELECT id, slug, name, created_at FROM tenant_accounts WHERE id = $1`
 	qTenantsBySlug    = `SELECT id, slug, name, created_at FROM tenant_accounts WHERE slug = $1`
-	qTenantsList      = `SELECT id, slug, name, created_at FROM tenant_accounts ORDER BY created_at, id LIMIT $1`
 
 	membershipColumns     = `id, user_id, tenant_id, role, created_at`
 	qTenantsAddMember     = `INSERT INTO tenant_user_memberships (` + membershipColumns + `) VALUES ($1, $2, $3, $4, $5)`
@@ -293,25 +292,6 @@ func (t Tenants) ByID(ctx context.Context, id string) (tn Tenant, err error) {
 func (t Tenants) BySlug(ctx context.Context, slug string) (tn Tenant, err error) {
 	err = t.s.q.QueryRowContext(ctx, qTenantsBySlug, slug).Scan(&tn.ID, &tn.Slug, &tn.Name, t.s.d.scanTime(&tn.CreatedAt))
 	return tn, t.s.d.classify(err, "get tenant by slug")
-}
-
-// List returns up to limit tenants, oldest first (agentplane chat picks the
-// only tenant of a development database with it).
-func (t Tenants) List(ctx context.Context, limit int) ([]Tenant, error) {
-	rows, err := t.s.q.QueryContext(ctx, qTenantsList, limit)
-	if err != nil {
-		return nil, t.s.d.classify(err, "list tenants")
-	}
-	defer rows.Close()
-	var out []Tenant
-	for rows.Next() {
-		var tn Tenant
-		if err := rows.Scan(&tn.ID, &tn.Slug, &tn.Name, t.s.d.scanTime(&tn.CreatedAt)); err != nil {
-			return nil, t.s.d.classify(err, "list tenants")
-		}
-		out = append(out, tn)
-	}
-	return out, t.s.d.classify(rows.Err(), "list tenants")
 }
 
 // AddMember inserts m; the user already being a member is ErrConflict naming
