@@ -51,6 +51,7 @@ type options struct {
 	duration time.Duration
 	delay    time.Duration
 	pace     time.Duration
+	burst    bool
 }
 
 func main() {
@@ -65,6 +66,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "ttfb: length of each measured run (relay, then direct)")
 	flag.DurationVar(&o.delay, "model-delay", 20*time.Millisecond, "the fake model's wait before its first byte")
 	flag.DurationVar(&o.pace, "model-pace", 50*time.Millisecond, "the fake model's wait between two events (a reply then takes about a second)")
+	flag.BoolVar(&o.burst, "burst", false, "ttfb: start every worker at once instead of spread over a reply's length")
 	flag.StringVar(&o.server.LogLevel, "log-level", "WARNING", "the server's LOG_LEVEL")
 	flag.BoolVar(&o.server.Keep, "keep", false, "keep the temp dir (server.log)")
 	flag.Parse()
