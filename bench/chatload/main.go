@@ -237,8 +237,11 @@ func load(ctx context.Context, conns int, d, span time.Duration, base, token str
 
 func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string, model *openaitest.Server) error {
 	base := srv.Base
-	span := o.delay + 20*o.pace                                                        // a reply's length: its first byte, then about 20 events
-	if _, _, err := load(ctx, o.conns, time.Second, 0, base, token, nil); err != nil { // warm up
+	span := o.delay + 20*o.pace // a reply's length: its first byte, then about 20 events
+	if o.burst {
+		span = 0
+	}
+	if _, _, err := load(ctx, o.conns, time.Second, span, base, token, nil); err != nil { // warm up
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	cpu0, _ := srv.CPUSeconds()
