@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -38,6 +39,21 @@ type recordWriter struct {
 	http.ResponseWriter
 	start  time.Time
 	status int
+	body   *bodyDeadline // nil when the request has no body
+}
+
+// SetReadDeadline is how huma bounds reading a body (through
+// http.ResponseController). Once the body has been read (the JSON check
+// before authorization reads it first) there is nothing left to bound, and
+// a deadline left on the connection would cancel the request's context when
+// net/http's background read hits it — it cut every chat stream and model
+// call longer than huma's 5 s. So it is applied only while the body is
+// unread, and lifted when it has been.
+func (w *recordWriter) SetReadDeadline(t time.Time) error {
+	if w.body == nil || w.body.done {
+		return nil
+	}
+	return http.NewResponseController(w.ResponseWriter).SetReadDeadline(t)
 }
 
 func (w *recordWriter) WriteHeader(code int) {
@@ -72,6 +88,38 @@ type exchange struct {
 	rw   recordWriter
 	slot slot
 	info request.Info
+	body bodyDeadline
+}
+
+// bodyReadTimeout bounds reading a request body, from the first handler on.
+const bodyReadTimeout = 10 * time.Second
+
+// bodyDeadline bounds reading the request body with a read deadline and
+// lifts it at the body's end (see recordWriter.SetReadDeadline).
+type bodyDeadline struct {
+	io.ReadCloser
+	w    http.ResponseWriter
+	done bool
+}
+
+func (b *bodyDeadline) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.lift()
+	}
+	return n, err
+}
+
+func (b *bodyDeadline) Close() error {
+	b.lift()
+	return b.ReadCloser.Close()
+}
+
+func (b *bodyDeadline) lift() {
+	if !b.done {
+		b.done = true
+		_ = http.NewResponseController(b.w).SetReadDeadline(time.Time{}) // unsupported writers have none to lift
+	}
 }
 
 // observe is the outermost layer: correlation id, client IP, one access log
@@ -90,7 +138,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		sl, rw := &ex.slot, &ex.rw
 		ctx := context.WithValue(r.Context(), slotKey{}, sl)
 		ctx = request.WithInfo(ctx, &ex.info)
-		next.ServeHTTP(rw, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		if r.Body != nil && r.Body != http.NoBody {
+			ex.body = bodyDeadline{ReadCloser: r.Body, w: w}
+			r.Body, rw.body = &ex.body, &ex.body
+			_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
+		}
+		next.ServeHTTP(rw, r)
 
 		status := rw.status
 		if status == 0 {

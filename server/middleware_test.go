@@ -1,11 +1,19 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/google/uuid"
 
 	"agentplane/server"
@@ -306,5 +314,63 @@ func TestPreflightBeforeHostCheck(t *testing.T) {
 	req.Header.Set("Access-Control-Request-Method", "GET")
 	if rec := env.Do(req); rec.Code != 200 || rec.Body.String() != "OK" {
 		t.Fatalf("preflight: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// TestBodyReadDeadlineLifted: huma bounds reading a body with a deadline it
+// leaves on the connection; a handler that runs past it must keep its
+// context (a chat stream or a model call lasts far longer than 5 s).
+func TestBodyReadDeadlineLifted(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	type slowInput struct {
+		Body struct {
+			Message string `json:"message"`
+		}
+	}
+	type slowOutput struct {
+		Body struct {
+			Context string `json:"context"`
+		}
+	}
+	const readTimeout = 50 * time.Millisecond
+	// reads the body first and hands huma a copy, as the authorizer's JSON
+	// check does: net/http's background read then starts before huma sets
+	// its deadline
+	peek := func(ctx huma.Context, next func(huma.Context)) {
+		r, _ := humago.Unwrap(ctx)
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		next(ctx)
+	}
+	huma.Register(env.Server.API(), huma.Operation{
+		OperationID: "test-slow-post", Method: http.MethodPost, Path: "/t/slow", BodyReadTimeout: readTimeout,
+		Middlewares: huma.Middlewares{peek},
+	}, func(ctx context.Context, in *slowInput) (*slowOutput, error) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(6 * readTimeout):
+		}
+		out := &slowOutput{}
+		out.Body.Context = fmt.Sprint(ctx.Err())
+		return out, nil
+	})
+	env.Allow("test-slow-post")
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/t/slow", strings.NewReader(`{"message":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = servertest.Host
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"context":"<nil>"`) {
+		t.Errorf("%d %s; the handler's context must outlive the body read deadline", resp.StatusCode, b)
 	}
 }
