@@ -661,3 +661,22 @@ func TestChatStreamKeepsWhatWasSent(t *testing.T) {
 		})
 	}
 }
+
+// TestChatStreamOutlivesBodyReadTimeout: a stream runs past huma's 5 s
+// body read deadline (which, left on the connection, used to cancel every
+// longer stream) to its completion. It takes 5.5 s of wall time.
+func TestChatStreamOutlivesBodyReadTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 5.5 s")
+	}
+	t.Parallel()
+	env, fake := newEnv(t)
+	alice := person(t, env, newTenant(t, env), "member")
+	release := make(chan struct{})
+	fake.Enqueue(openaitest.Text("Slow but whole.", openaitest.Usage{}).PauseAfter(5, release))
+	time.AfterFunc(5500*time.Millisecond, func() { close(release) })
+	frames := alice.open(t, live(t, env), http.MethodPost, "/api/v1/chat/stream", `{"message":"Take your time"}`, nil).readAll()
+	if len(frames) == 0 || !frames[len(frames)-1].IsComplete || frames[len(frames)-1].Error != nil {
+		t.Fatalf("frames %+v; want the stream to complete after 5.5 s", frames)
+	}
+}
