@@ -119,6 +119,13 @@ func retryAfter(err error) http.Header {
 // produced the error, found through the request context.
 var installHook sync.Once
 
+// InstallErrorHook installs the envelope into huma's error constructors
+// (server.New does it). A test binary that also registers operations on a
+// bare huma API (humatest) calls it first, in TestMain: the constructors
+// are package globals, so installing them while another test registers
+// operations is a data race.
+func InstallErrorHook() { installErrorHook() }
+
 func installErrorHook() {
 	installHook.Do(func() {
 		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {

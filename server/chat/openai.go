@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"time"
@@ -166,6 +167,7 @@ func (r responder) stream(ctx context.Context, body option.RequestOption, onDelt
 			if err := json.Unmarshal(ev.Data, &e); err != nil {
 				return modelOutput{}, invalidResponse(err)
 			}
+			drain(raw.Body)
 			if typ == "response.failed" {
 				return modelOutput{}, streamFailure(e.Response.Error.Code)
 			}
@@ -182,6 +184,18 @@ func (r responder) stream(ctx context.Context, body option.RequestOption, onDelt
 		return modelOutput{}, providerFailure(err)
 	}
 	return modelOutput{}, chatFailure(ErrProvider, "the model provider's stream ended before the response was complete.", nil)
+}
+
+// drainWait bounds reading what follows a stream's last event.
+const drainWait = 100 * time.Millisecond
+
+// drain reads the rest of a finished stream (its end of body, at most
+// 64 KiB or drainWait), so that its connection goes back to the pool
+// instead of being closed for an unread body.
+func drain(body io.ReadCloser) {
+	stop := time.AfterFunc(drainWait, func() { body.Close() }) // unblocks the read
+	defer stop.Stop()
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 }
 
 // invalidResponse is a model answer that could not be read.
