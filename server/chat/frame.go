@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"encoding/json"
 	"errors"
 	"strconv"
 	"unicode/utf8"
@@ -57,12 +56,12 @@ func ErrorFrame(conversationID string, err error) Frame {
 	if conversationID == "" {
 		conversationID = "unknown"
 	}
-	return Frame{ConversationID: conversationID, IsComplete: true, Error: PublicMessage(err)}
+	return Frame{ConversationID: conversationID, IsComplete: true, Error: publicMessage(err)}
 }
 
-// PublicMessage is the client-facing text of a chat failure; anything that
+// publicMessage is the client-facing text of a chat failure; anything that
 // is not a chat *Error gets a fixed summary, never its own text.
-func PublicMessage(err error) string {
+func publicMessage(err error) string {
 	var ce *Error
 	if errors.As(err, &ce) {
 		return ce.PublicDetail()
@@ -151,11 +150,4 @@ func appendEscape(b []byte, c byte) []byte {
 
 func appendU(b []byte, r rune) []byte {
 	return append(b, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
-}
-
-// ParseFrame reads one frame's JSON (a client's side of Wire).
-func ParseFrame(data []byte) (Frame, error) {
-	var f Frame
-	err := json.Unmarshal(data, &f)
-	return f, err
 }

@@ -61,8 +61,7 @@ type Pending struct {
 
 	user     store.Message // stored by storeUser unless stored is set
 	at       time.Time
-	userOnce sync.Once
-	userDone chan struct{}
+	userOnce sync.Once // Do returns to every caller only once the write is done
 	userErr  error
 }
 
@@ -80,7 +79,7 @@ func (s *Service) Begin(ctx context.Context, sc Scope, t Turn) (*Pending, error)
 	}
 	entry := s.resolve(t.AgentType)
 	p := &Pending{s: s, sc: sc, rawID: rawID, key: key, sessionID: key, entry: entry,
-		user: store.Message{Role: "user", Content: t.Message}, at: s.now(), userDone: make(chan struct{})}
+		user: store.Message{Role: "user", Content: t.Message}, at: s.now()}
 	p.userItem, _ = json.Marshal(map[string]string{"role": "user", "content": t.Message})
 	p.meta = store.AppendMeta{UserID: sc.UserID, AgentEntrypoint: entry.Key, SDKSessionID: key}
 	if !known {
@@ -110,14 +109,12 @@ func (s *Service) Begin(ctx context.Context, sc Scope, t Turn) (*Pending, error)
 // storeUser stores the user message once; every call returns the outcome.
 func (p *Pending) storeUser(ctx context.Context) error {
 	p.userOnce.Do(func() {
-		defer close(p.userDone)
 		_, err := p.s.store.Conversations().Append(ctx, p.sc.TenantID, p.rawID, []store.Message{p.user}, p.meta, p.at)
 		if errors.Is(err, store.ErrNotFound) {
 			err = conversationNotFound(p.rawID, err)
 		}
 		p.userErr = err
 	})
-	<-p.userDone
 	return p.userErr
 }
 
