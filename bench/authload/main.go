@@ -465,10 +465,10 @@ func runs(ctx context.Context, o options, srv *server, label, unit string,
 
 func printRun(label, unit string, d time.Duration, r result) {
 	fmt.Printf("%s %.1fs: %s %s/s, p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
-		label, d.Seconds(), num(r.perSecond()), unit, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), r.perCPU(), unit, r.errs)
+		label, d.Seconds(), num(r.perSecond()), unit, ms(benchserver.Percentile(r.lat, 50)), ms(benchserver.Percentile(r.lat, 99)), r.perCPU(), unit, r.errs)
 	if r.health != nil {
 		fmt.Printf("  /health while logging in: n=%d p50 %s p99 %s max %s\n",
-			len(r.health), ms(pct(r.health, 50)), ms(pct(r.health, 99)), ms(pct(r.health, 100)))
+			len(r.health), ms(benchserver.Percentile(r.health, 50)), ms(benchserver.Percentile(r.health, 99)), ms(benchserver.Percentile(r.health, 100)))
 	}
 	for _, s := range r.shown {
 		fmt.Println("  error:", s)
@@ -496,20 +496,11 @@ func printSummary(label, unit string, all []result) {
 	sum := result{ok: ok, errs: errs, elapsed: elapsed, cpu: cpu, lat: lat}
 	fmt.Printf("summary %s, %d runs: %s %s/s (runs %s–%s), p50 %s p99 %s, %s %s per server CPU-second (errors %d)\n",
 		label, len(all), num(sum.perSecond()), unit, num(slices.Min(rates)), num(slices.Max(rates)),
-		ms(pct(lat, 50)), ms(pct(lat, 99)), sum.perCPU(), unit, errs)
+		ms(benchserver.Percentile(lat, 50)), ms(benchserver.Percentile(lat, 99)), sum.perCPU(), unit, errs)
 	if len(health) > 0 {
 		fmt.Printf("summary /health while logging in: n=%d p50 %s p99 %s max %s\n",
-			len(health), ms(pct(health, 50)), ms(pct(health, 99)), ms(pct(health, 100)))
+			len(health), ms(benchserver.Percentile(health, 50)), ms(benchserver.Percentile(health, 99)), ms(benchserver.Percentile(health, 100)))
 	}
-}
-
-// pct is the p-th percentile of sorted (nearest rank); 0 when empty.
-func pct(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	return sorted[min(max(i, 1), len(sorted))-1]
 }
 
 func ms(d time.Duration) string {

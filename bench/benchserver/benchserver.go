@@ -349,6 +349,16 @@ func Register(ctx context.Context, c *http.Client, base, email, password, tenant
 	return s, err
 }
 
+// Percentile is the p-th percentile of sorted latencies (nearest rank); 0
+// when there are none.
+func Percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i, 1), len(sorted))-1]
+}
+
 // RandomHex is n random bytes in hex.
 func RandomHex(n int) string {
 	b := make([]byte, n)

@@ -254,10 +254,10 @@ func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string,
 		return fmt.Errorf("no successful streams (relay: %v; direct: %v)", rerr, derr)
 	}
 	fmt.Printf("ttfb conns=%d  relay: %d streams (%.0f/s, %d failed) p50 %s p99 %s  |  model direct: %d streams p50 %s p99 %s\n",
-		o.conns, len(relay), float64(len(relay))/o.duration.Seconds(), rf, ms(pct(relay, 50)), ms(pct(relay, 99)),
-		len(direct), ms(pct(direct, 50)), ms(pct(direct, 99)))
+		o.conns, len(relay), float64(len(relay))/o.duration.Seconds(), rf, ms(benchserver.Percentile(relay, 50)), ms(benchserver.Percentile(relay, 99)),
+		len(direct), ms(benchserver.Percentile(direct, 50)), ms(benchserver.Percentile(direct, 99)))
 	fmt.Printf("relay overhead to first chunk: p50 %s  p99 %s\n",
-		ms(pct(relay, 50)-pct(direct, 50)), ms(pct(relay, 99)-pct(direct, 99)))
+		ms(benchserver.Percentile(relay, 50)-benchserver.Percentile(direct, 50)), ms(benchserver.Percentile(relay, 99)-benchserver.Percentile(direct, 99)))
 	if cpuErr == nil {
 		fmt.Printf("server CPU: %.2f ms a streamed turn (%.0f%% of one core)\n",
 			(cpu1-cpu0)*1000/float64(len(relay)), (cpu1-cpu0)*100/o.duration.Seconds())
@@ -320,13 +320,6 @@ func idle(ctx context.Context, o options, srv *benchserver.Server, token string)
 		b.Close()
 	}
 	return nil
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[min(len(sorted)-1, len(sorted)*p/100)]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
