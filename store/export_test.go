@@ -21,3 +21,13 @@ func (s *Store) TimeArgT(t time.Time) any                  { return s.d.timeArg(
 func (s *Store) ScanTimeT(dst *time.Time) sql.Scanner      { return s.d.scanTime(dst) }
 func (s *Store) ScanNullTimeT(dst **time.Time) sql.Scanner { return s.d.scanNullTime(dst) }
 func (s *Store) ClassifyT(err error, what string) error    { return s.d.classify(err, what) }
+
+// QueuedT is how many transactions wait for the SQLite writer (0 on Postgres).
+func (s *Store) QueuedT() int {
+	if s.group == nil {
+		return 0
+	}
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return len(s.group.queue)
+}

@@ -48,7 +48,7 @@ type Store struct {
 	tx     *sql.Tx
 	echo   *slog.Logger  // nil unless DATABASE_ECHO
 	stmts  *stmtCache    // SQLite only: pgx caches prepared statements itself
-	writer chan struct{} // SQLite only: one transaction at a time, queued in Go
+	group  *groupCommit  // SQLite only: transactions queued in Go and committed in groups
 	d      dialect
 	target config.DatabaseTarget
 	health time.Duration
@@ -90,8 +90,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{db: db, d: d, target: target, health: o.HealthTimeout}
 	if d.engine == SQLite {
 		// SQLite has one writer: queueing transactions here replaces the
-		// busy-timeout sleep-polling of its own lock.
-		s.stmts, s.writer = newStmtCache(db), make(chan struct{}, 1)
+		// busy-timeout sleep-polling of its own lock, and lets one commit
+		// carry every transaction that queued meanwhile.
+		s.stmts, s.group = newStmtCache(db), newGroupCommit()
 	}
 	if o.Echo && o.Log != nil {
 		s.echo = o.Log.With("logger", "sql")
@@ -161,13 +162,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	if s.writer != nil {
-		select {
-		case s.writer <- struct{}{}:
-			defer func() { <-s.writer }()
-		case <-ctx.Done():
-			return fmt.Errorf("store: begin: %w", ctx.Err())
-		}
+	if s.group != nil {
+		return s.group.do(ctx, s, fn)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
