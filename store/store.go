@@ -46,9 +46,9 @@ type Store struct {
 	db     *sql.DB
 	q      querier
 	tx     *sql.Tx
-	echo   *slog.Logger  // nil unless DATABASE_ECHO
-	stmts  *stmtCache    // SQLite only: pgx caches prepared statements itself
-	group  *groupCommit  // SQLite only: transactions queued in Go and committed in groups
+	echo   *slog.Logger // nil unless DATABASE_ECHO
+	stmts  *stmtCache   // SQLite only: pgx caches prepared statements itself
+	group  *groupCommit // SQLite only: transactions queued in Go and committed in groups
 	d      dialect
 	target config.DatabaseTarget
 	health time.Duration
