@@ -33,6 +33,22 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyAccessTokenSeen is the same check of a token presented
+// before: the signature is not checked again (keys.Seen).
+func BenchmarkVerifyAccessTokenSeen(b *testing.B) {
+	m, _ := benchManager(b)
+	token, _ := mustSign(b, m, newAccess(t0))
+	opt := benchVerify
+	opt.Seen = keys.NewSeen(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := m.Verify(b.Context(), token, opt)
+		if err != nil || c.TokenUse != "access" {
+			b.Fatalf("Verify: %v", err)
+		}
+	}
+}
+
 func BenchmarkVerifyAccessTokenParallel(b *testing.B) {
 	m, _ := benchManager(b)
 	token, _ := mustSign(b, m, newAccess(t0))

@@ -44,7 +44,7 @@ func NewAuthorizer(d AuthorizerDeps) (*Authorizer, error) {
 		d.Policy = Policy
 	}
 	return &Authorizer{
-		keys: d.Keys, verify: keys.VerifyOptions{Issuer: d.Issuer, Audience: d.Audience},
+		keys: d.Keys, verify: keys.VerifyOptions{Issuer: d.Issuer, Audience: d.Audience, Seen: keys.NewSeen(0)},
 		requireVerification: d.RequireVerification, policy: d.Policy,
 	}, nil
 }
