@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"errors"
-	"iter"
 	"net/http"
 	"strconv"
 	"time"
@@ -82,17 +81,15 @@ func (h handlers) chatStream(ctx context.Context, in *chatStreamInput) (*huma.St
 		cancel()
 		return nil, err
 	}
-	// The model call starts now, while huma and openSSE write the headers.
-	frames := ahead(p.Stream(runCtx))
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		defer cancel()
 		_, w := humago.Unwrap(hc)
 		sse := openSSE(w, h.svc.ping)
 		defer sse.close()
 		if resumable {
-			h.svc.relayResumable(runCtx, sse, p, frames, sc.TenantID)
+			h.svc.relayResumable(runCtx, sse, p, sc.TenantID)
 		} else {
-			h.svc.relay(runCtx, sse, p, frames)
+			h.svc.relay(runCtx, sse, p)
 		}
 		if err := sse.failure(); err != nil {
 			h.svc.log.InfoContext(ctx, "chat stream client gone", "conversation_id", p.rawID, "error", err)
@@ -102,8 +99,8 @@ func (h handlers) chatStream(ctx context.Context, in *chatStreamInput) (*huma.St
 
 // relay writes the turn's frames to the client; when the client goes away
 // the loop ends, which cancels the model call (the partial reply is kept).
-func (s *Service) relay(ctx context.Context, sse *sseWriter, p *Pending, frames iter.Seq2[Frame, error]) {
-	for f, err := range frames {
+func (s *Service) relay(ctx context.Context, sse *sseWriter, p *Pending) {
+	for f, err := range p.Stream(ctx) {
 		if err != nil {
 			f = s.failedFrame(ctx, p, err)
 		}
@@ -116,15 +113,14 @@ func (s *Service) relay(ctx context.Context, sse *sseWriter, p *Pending, frames 
 // relayResumable runs the turn to its end whatever the client does: each
 // frame goes to the turn log first (so a resume sees it), then to the
 // client while it is there.
-func (s *Service) relayResumable(ctx context.Context, sse *sseWriter, p *Pending, frames iter.Seq2[Frame, error],
-	tenantID string) {
+func (s *Service) relayResumable(ctx context.Context, sse *sseWriter, p *Pending, tenantID string) {
 	log := s.turns
 	if err := log.Begin(ctx, tenantID, p.key); err != nil {
 		s.log.WarnContext(ctx, "chat stream is not resumable: the turn log failed", "error", err)
 		log = nil
 	}
 	id := 0
-	for f, err := range frames {
+	for f, err := range p.Stream(ctx) {
 		if err != nil {
 			f = s.failedFrame(ctx, p, err)
 		}
@@ -226,41 +222,6 @@ func (s *Service) follow(ctx context.Context, sse *sseWriter, tenantID, key stri
 				s.log.WarnContext(ctx, "chat stream resume stopped: the turn log failed", "error", err)
 			}
 			return
-		}
-	}
-}
-
-// ahead starts running seq in its own goroutine now and returns a sequence
-// of what it yields, which must be ranged over, once. Frames are handed over
-// one at a time (an unbuffered channel), so seq runs at most one frame ahead
-// of its consumer, as when ranged over directly; a consumer that stops early
-// stops seq (its yield returns false) and waits for it to finish.
-func ahead(seq iter.Seq2[Frame, error]) iter.Seq2[Frame, error] {
-	type item struct {
-		f   Frame
-		err error
-	}
-	ch, stop, done := make(chan item), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(ch)
-		for f, err := range seq {
-			select {
-			case ch <- item{f, err}:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	return func(yield func(Frame, error) bool) {
-		defer func() {
-			close(stop)
-			<-done
-		}()
-		for it := range ch {
-			if !yield(it.f, it.err) {
-				return
-			}
 		}
 	}
 }
