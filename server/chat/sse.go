@@ -34,11 +34,15 @@ type sseWriter struct {
 	buf    []byte
 	err    error
 	closed bool
+	sent   bool // something was flushed: the headers are out
 }
 
 // openSSE sends the stream's headers and arms the ping timer. The headers
 // are the reference's minus its wildcard CORS pair, which the CORS
-// middleware decides instead (agents-and-data.md §9 note 8).
+// middleware decides instead (agents-and-data.md §9 note 8). They are
+// flushed from another goroutine, unless a frame carries them first, so
+// the caller goes straight on to start the model call: the write is then
+// off the path to the first chunk.
 func openSSE(w http.ResponseWriter, ping time.Duration) *sseWriter {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -48,10 +52,20 @@ func openSSE(w http.ResponseWriter, ping time.Duration) *sseWriter {
 	w.WriteHeader(http.StatusOK)
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), ping: ping}
 	s.mu.Lock()
-	s.flushLocked()
 	s.timer = time.AfterFunc(ping, s.sendPing)
 	s.mu.Unlock()
+	go s.sendHeaders()
 	return s
+}
+
+// sendHeaders flushes the headers unless a frame or a ping did already.
+func (s *sseWriter) sendHeaders() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil || s.closed || s.sent {
+		return
+	}
+	s.flushLocked()
 }
 
 // send writes one frame; id 0 writes no id line. An error means the client
@@ -98,6 +112,7 @@ func (s *sseWriter) writeLocked(b []byte) {
 }
 
 func (s *sseWriter) flushLocked() {
+	s.sent = true
 	if err := s.rc.Flush(); err != nil {
 		s.err = fmt.Errorf("%w: flush: %w", errClientGone, err)
 	}
