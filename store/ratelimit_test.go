@@ -354,8 +354,12 @@ func TestLimiterConcurrency(t *testing.T) {
 func TestLeaseRefreshesUntilReleased(t *testing.T) {
 	storetest.ForEachRedis(t, func(t *testing.T, shared *store.Redis, prefix string) {
 		synctest.Test(t, func(t *testing.T) {
-			// A client of the bubble's own, so go-redis's timers use its fake clock.
-			r := &store.Redis{Client: redis.NewClient(shared.Options())}
+			// A client of the bubble's own, so go-redis's timers use its fake
+			// clock; over TCP, as the embedded server's in-memory connections
+			// would start its goroutines inside the bubble.
+			opts := shared.Options()
+			opts.Dialer = nil
+			r := &store.Redis{Client: redis.NewClient(opts)}
 			defer r.Close()
 			ctx := t.Context()
 			l := store.NewLimiter(r, "", prefix, nil)

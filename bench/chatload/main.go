@@ -14,6 +14,13 @@
 //     has its 200 and headers, and reads the server's resident memory
 //     (VmRSS) before and after.
 //
+//     Each turn's message carries a tag the fake model sees, and the model
+//     reports its own time from receiving that request to flushing its first
+//     delta; the per-request overhead is the client's time to first chunk
+//     minus the model's own, which takes the model's timer jitter out. It is
+//     printed for the relay and for a plain client straight to the model
+//     (the bare cost of an HTTP hop here).
+//
 //     go build -o /tmp/agentplane-bench . && go run ./bench/chatload -bin /tmp/agentplane-bench -scenario ttfb -conns 200
 //     go run ./bench/chatload -bin /tmp/agentplane-bench -scenario idle -streams 10000
 //
@@ -33,7 +40,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -94,7 +103,8 @@ func run(ctx context.Context, o options) (err error) {
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
-	model := openaitest.Start(openaitest.Delay(o.delay), openaitest.Pace(o.pace), openaitest.Always(reply))
+	model := openaitest.Start(openaitest.Delay(o.delay), openaitest.Pace(o.pace), openaitest.Always(reply),
+		openaitest.OnFirstDelta(modelTimes.record))
 	defer model.Close()
 	o.server.Name = "chatload"
 	o.server.Env = append(o.server.Env, "OPENAI_BASE_URL="+model.URL(), "OPENAI_API_KEY="+model.Key(),
@@ -130,12 +140,36 @@ func raiseFileLimit() error {
 	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 }
 
+// tagged finds the tag of a turn's message in a request body.
+var tagged = regexp.MustCompile(`How fast is the relay\? #(\d+)`)
+
+// modelTimes are the fake model's own times to first delta, by turn tag.
+var modelTimes tagTimes
+
+type tagTimes struct{ m sync.Map }
+
+func (t *tagTimes) record(raw []byte, took time.Duration) {
+	if m := tagged.FindSubmatch(raw); m != nil {
+		t.m.Store(string(m[1]), took)
+	}
+}
+
+func (t *tagTimes) take(tag string) (time.Duration, bool) {
+	v, ok := t.m.LoadAndDelete(tag)
+	if !ok {
+		return 0, false
+	}
+	return v.(time.Duration), true
+}
+
 // streamRequest is a chat stream request, or with modelBody a streamed
-// Responses API call to the model with that body.
-func streamRequest(ctx context.Context, base, token string, modelBody []byte) (*http.Request, error) {
-	u, body := base+"/api/v1/chat/stream", []byte(`{"message":"How fast is the relay?","agent_type":"triage"}`)
+// Responses API call to the model with that body; tag marks the turn's
+// message in either.
+func streamRequest(ctx context.Context, base, token string, modelBody []byte, tag string) (*http.Request, error) {
+	msg := "How fast is the relay? #" + tag
+	u, body := base+"/api/v1/chat/stream", []byte(`{"message":"`+msg+`","agent_type":"triage"}`)
 	if modelBody != nil {
-		u, body = base+"/responses", modelBody
+		u, body = base+"/responses", tagged.ReplaceAll(modelBody, []byte(msg))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
@@ -187,34 +221,38 @@ func firstChunk(c *http.Client, req *http.Request, direct bool) (time.Duration, 
 }
 
 // load runs conns workers for d, each streaming one turn after another,
-// and returns the times to first chunk. Worker i starts i/conns of a
-// stream's length (about span) late, so turns arrive spread out as users'
-// do, not in bursts of conns at once.
-func load(ctx context.Context, conns int, d, span time.Duration, base, token string, modelBody []byte) ([]time.Duration, int, error) {
+// and returns the times to first chunk and, for each, that time minus the
+// model's own (see tagTimes). Worker i starts i/conns of a stream's length
+// (about span) late, so turns arrive spread out as users' do, not in bursts
+// of conns at once.
+func load(ctx context.Context, conns int, d, span time.Duration, base, token string, modelBody []byte) (all, extra []time.Duration, _ int, _ error) {
 	c := benchserver.Client(conns)
 	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
 		mu    sync.Mutex
-		all   []time.Duration
 		fails atomic.Int64
 		first atomic.Pointer[error]
 		wg    sync.WaitGroup
 	)
 	for i := range conns {
 		wg.Go(func() {
-			var mine []time.Duration
+			var mine, mineExtra []time.Duration
 			select {
 			case <-time.After(span * time.Duration(i) / time.Duration(conns)):
 			case <-ctx.Done():
 			}
 			for ctx.Err() == nil {
-				req, err := streamRequest(context.WithoutCancel(ctx), base, token, modelBody)
+				tag := strconv.FormatInt(lastTag.Add(1), 10)
+				req, err := streamRequest(context.WithoutCancel(ctx), base, token, modelBody, tag)
 				if err == nil {
 					var t time.Duration
 					if t, err = firstChunk(c, req, modelBody != nil); err == nil {
 						mine = append(mine, t)
+						if own, ok := modelTimes.take(tag); ok {
+							mineExtra = append(mineExtra, t-own)
+						}
 						continue
 					}
 				}
@@ -222,18 +260,22 @@ func load(ctx context.Context, conns int, d, span time.Duration, base, token str
 				first.CompareAndSwap(nil, &err)
 			}
 			mu.Lock()
-			all = append(all, mine...)
+			all, extra = append(all, mine...), append(extra, mineExtra...)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
 	slices.Sort(all)
+	slices.Sort(extra)
 	var err error
 	if p := first.Load(); p != nil {
 		err = *p
 	}
-	return all, int(fails.Load()), err
+	return all, extra, int(fails.Load()), err
 }
+
+// lastTag numbers the turns of a run.
+var lastTag atomic.Int64
 
 func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string, model *openaitest.Server) error {
 	base := srv.Base
@@ -241,15 +283,15 @@ func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string,
 	if o.burst {
 		span = 0
 	}
-	if _, _, err := load(ctx, o.conns, time.Second, span, base, token, nil); err != nil { // warm up
+	if _, _, _, err := load(ctx, o.conns, time.Second, span, base, token, nil); err != nil { // warm up
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	cpu0, _ := srv.CPUSeconds()
-	relay, rf, rerr := load(ctx, o.conns, o.duration, span, base, token, nil)
+	relay, relayExtra, rf, rerr := load(ctx, o.conns, o.duration, span, base, token, nil)
 	cpu1, cpuErr := srv.CPUSeconds()
 	// straight to the model with the very request the relay sends it, so the
 	// model's own work is the same in both runs
-	direct, df, derr := load(ctx, o.conns, o.duration, span, model.URL(), model.Key(), model.LastBody())
+	direct, directExtra, df, derr := load(ctx, o.conns, o.duration, span, model.URL(), model.Key(), model.LastBody())
 	if len(relay) == 0 || len(direct) == 0 {
 		return fmt.Errorf("no successful streams (relay: %v; direct: %v)", rerr, derr)
 	}
@@ -258,6 +300,11 @@ func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string,
 		len(direct), ms(benchserver.Percentile(direct, 50)), ms(benchserver.Percentile(direct, 99)))
 	fmt.Printf("relay overhead to first chunk: p50 %s  p99 %s\n",
 		ms(benchserver.Percentile(relay, 50)-benchserver.Percentile(direct, 50)), ms(benchserver.Percentile(relay, 99)-benchserver.Percentile(direct, 99)))
+	if len(relayExtra) > 0 && len(directExtra) > 0 {
+		fmt.Printf("time to first chunk over the model's own, per turn: relay p50 %s p99 %s  |  plain client straight to the model p50 %s p99 %s\n",
+			ms(benchserver.Percentile(relayExtra, 50)), ms(benchserver.Percentile(relayExtra, 99)),
+			ms(benchserver.Percentile(directExtra, 50)), ms(benchserver.Percentile(directExtra, 99)))
+	}
 	if cpuErr == nil {
 		fmt.Printf("server CPU: %.2f ms a streamed turn (%.0f%% of one core)\n",
 			(cpu1-cpu0)*1000/float64(len(relay)), (cpu1-cpu0)*100/o.duration.Seconds())
@@ -288,7 +335,7 @@ func idle(ctx context.Context, o options, srv *benchserver.Server, token string)
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			req, err := streamRequest(ctx, srv.Base, token, nil)
+			req, err := streamRequest(ctx, srv.Base, token, nil, strconv.FormatInt(lastTag.Add(1), 10))
 			if err != nil {
 				fails.Add(1)
 				return

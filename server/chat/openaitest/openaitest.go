@@ -59,6 +59,7 @@ type Server struct {
 	pace     time.Duration
 	done     chan struct{} // closed at cleanup: hanging handlers abort
 	hangDone chan<- struct{}
+	onDelta  func(raw []byte, took time.Duration)
 
 	mu       sync.Mutex
 	queue    []Reply
@@ -86,6 +87,15 @@ func Delay(d time.Duration) Option { return func(s *Server) { s.delay = d } }
 // Pace makes the Server wait d between two events of a streamed answer, as
 // a model writing a long reply does (load tools; tests that measure time).
 func Pace(d time.Duration) Option { return func(s *Server) { s.pace = d } }
+
+// OnFirstDelta makes the Server call fn once per streamed answer, when the
+// event with its first text delta has been flushed, with the request body
+// and the time since the request reached its handler: the model's own time
+// to first delta, which a load tool subtracts from what a client of a relay
+// saw to get the relay's share.
+func OnFirstDelta(fn func(raw []byte, took time.Duration)) Option {
+	return func(s *Server) { s.onDelta = fn }
+}
 
 // NotifyAbandoned makes the Server send on ch (without blocking) each time a
 // hanging or paused answer sees its request context end: the client gave
@@ -424,7 +434,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	maps.Copy(w.Header(), reply.header)
 	t := newTurn(raw, reply, start)
 	if stream, _ := body["stream"].(bool); stream {
-		s.stream(w, r, start, reply, t)
+		s.stream(w, r, start, reply, t, raw)
 	} else {
 		s.respond(w, r, start, reply, t)
 	}
@@ -480,7 +490,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, start time.Time
 }
 
 // stream answers a request with "stream": true.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time, reply Reply, t *turn) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time, reply Reply, t *turn, raw []byte) {
 	var frames [][]byte
 	switch reply.kind {
 	case kindError:
@@ -503,6 +513,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 	if rc.Flush() != nil {
 		return
 	}
+	delta := s.onDelta != nil
 	for i, f := range frames {
 		if r.Context().Err() != nil {
 			return
@@ -518,6 +529,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 		}
 		if rc.Flush() != nil {
 			return
+		}
+		if delta && bytes.Contains(f, []byte("response.output_text.delta")) {
+			s.onDelta(raw, time.Since(start))
+			delta = false
 		}
 	}
 	if reply.cut == cutHang {
