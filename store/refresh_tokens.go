@@ -67,6 +67,32 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13)
 	qRefreshTokensRotate = `UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = 'rotated', updated_at = $2
 WHERE refresh_jti = $1 AND revoked_at IS NULL AND expires_at > $2
 RETURNING ` + refreshTokenColumns
+	// qRefreshTokensRotateTo is RotateTo on Postgres: Rotate (for one
+	// account), Sessions.Upsert and Insert as one statement, the writes
+	// made only when the rotation was. Data-modifying WITH parts always run
+	// to completion, read or not.
+	qRefreshTokensRotateTo = `WITH rotated AS (
+    UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = 'rotated', updated_at = $2
+    WHERE refresh_jti = $1 AND account = $3 AND revoked_at IS NULL AND expires_at > $2
+    RETURNING 1
+), sess AS (
+    INSERT INTO user_sessions (` + sessionColumns + `)
+    SELECT $4::uuid, $5::uuid, $6::uuid, $7::varchar, $8::varchar, $9::varchar, $10::bytea, $11::varchar,
+        $12::varchar, $13::varchar, $14::varchar, $15::varchar, $16::varchar, $17::varchar, $18::varchar,
+        $2::timestamptz, $2::timestamptz, $2::timestamptz, NULL, NULL
+    WHERE EXISTS (SELECT 1 FROM rotated)
+    ` + sessionsOnConflict + `
+    RETURNING 1
+), next AS (
+    INSERT INTO service_account_tokens (id, account, tenant_id, scope_key, scopes,
+        refresh_token_hash, refresh_jti, signing_kid, fingerprint, session_id, issued_at, expires_at,
+        revoked_at, revoked_reason, created_at, updated_at)
+    SELECT $19::uuid, $20::varchar, $21::uuid, $22::varchar, $23::jsonb, $24::text, $19::varchar, $25::varchar,
+        $26::varchar, $27::uuid, $28::timestamptz, $29::timestamptz, NULL, NULL, $2::timestamptz, $2::timestamptz
+    WHERE EXISTS (SELECT 1 FROM rotated)
+    RETURNING 1
+)
+SELECT count(*) FROM rotated`
 	qRefreshTokensRevoke = `UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = $3, updated_at = $2
 WHERE refresh_jti = $1 AND revoked_at IS NULL`
 	qRefreshTokensRevokeAccount = `UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = $3, updated_at = $2
@@ -133,6 +159,53 @@ func (r RefreshTokens) ByJTI(ctx context.Context, jti string) (RefreshToken, err
 func (r RefreshTokens) Rotate(ctx context.Context, jti string, now time.Time) (RefreshToken, error) {
 	t, err := r.scan(r.s.q.QueryRowContext(ctx, qRefreshTokensRotate, jti, r.s.d.timeArg(now)))
 	return t, r.s.d.classify(err, "rotate refresh token")
+}
+
+// RotateTo is a refresh's writes, all or nothing: it rotates the token jti
+// as Rotate does, if the token is account's, then records sess (as
+// Sessions.Upsert) and inserts next, a person's token (as Insert). When jti
+// is not an active token of account it is ErrNotFound and writes nothing.
+// On Postgres it is one statement, without a transaction's round trips; on
+// SQLite one transaction (the caller's, when it has one).
+func (r RefreshTokens) RotateTo(ctx context.Context, jti, account string, sess Session, next RefreshToken, now time.Time) error {
+	if !strings.HasPrefix(next.Account, "user:") {
+		return fmt.Errorf("rotate refresh token: %q is not a person's account", next.Account)
+	}
+	if r.s.d.engine == SQLite || r.s.tx != nil {
+		return r.s.InTx(ctx, func(tx *Store) error {
+			row, err := tx.RefreshTokens().Rotate(ctx, jti, now)
+			if err != nil {
+				return err
+			}
+			if row.Account != account {
+				return notFound("rotate refresh token")
+			}
+			if err := tx.Sessions().Upsert(ctx, sess, now); err != nil {
+				return err
+			}
+			return tx.RefreshTokens().Insert(ctx, next, now)
+		})
+	}
+	scopes, err := json.Marshal(nonNil(next.Scopes))
+	if err != nil {
+		return fmt.Errorf("rotate refresh token: %w", err)
+	}
+	d := r.s.d
+	var n int
+	err = r.s.q.QueryRowContext(ctx, qRefreshTokensRotateTo, jti, d.timeArg(now), account,
+		sess.ID, sess.UserID, sess.TenantID, sess.RefreshJTI, optText(sess.Fingerprint), optText(sess.IPHash),
+		optBytes(sess.IPEncrypted), optText(sess.IPMasked), optText(sess.UserAgent), optText(sess.ClientPlatform),
+		optText(sess.ClientBrowser), optText(sess.ClientDevice), optText(sess.LocationCity),
+		optText(sess.LocationRegion), optText(sess.LocationCountry),
+		next.JTI, next.Account, optText(next.TenantID), next.ScopeKey, string(scopes), next.Hash, next.SigningKID,
+		optText(next.Fingerprint), optText(next.SessionID), d.timeArg(next.IssuedAt), d.timeArg(next.ExpiresAt)).Scan(&n)
+	if err != nil {
+		return r.s.conflict(err, "rotate refresh token")
+	}
+	if n == 0 {
+		return notFound("rotate refresh token")
+	}
+	return nil
 }
 
 // Revoke revokes the token with jti if it is not already revoked (an earlier

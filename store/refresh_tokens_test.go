@@ -395,3 +395,72 @@ func benchmarkRotate(b *testing.B, s *store.Store) {
 		}
 	})
 }
+
+// RotateTo writes a refresh's rotation, session and next token together, or
+// nothing when the token is not an active one of the account.
+func TestRotateTo(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx, tokens := t.Context(), s.RefreshTokens()
+		u, tn := mkUser(t, s, "rosa@example.com"), mkTenant(t, s, "rosa")
+		account := "user:" + u.ID
+		sess := mkSession(t, s, u.ID, tn.ID, t0)
+		tok := token(account, tn.ID, "conversations:read", t0)
+		tok.SessionID = sess.ID
+		mkToken(t, s, tok)
+
+		rotate := func(jti, account string, now time.Time) (store.Session, store.RefreshToken, error) {
+			next := token("user:"+u.ID, tn.ID, "conversations:read", now)
+			next.SessionID, next.Fingerprint = sess.ID, "fp-2"
+			upd := sess
+			upd.RefreshJTI, upd.UserAgent, upd.IPMasked = next.JTI, "agent/2", "203.0.113.0"
+			return upd, next, tokens.RotateTo(ctx, jti, account, upd, next, now)
+		}
+
+		for _, tc := range []struct {
+			name, jti, account string
+			now                time.Time
+		}{
+			{"another account", tok.JTI, "user:" + uuid.NewString(), at(10)},
+			{"unknown token", uuid.NewString(), account, at(10)},
+			{"expired", tok.JTI, account, tok.ExpiresAt},
+		} {
+			_, next, err := rotate(tc.jti, tc.account, tc.now)
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: RotateTo = %v, want ErrNotFound", tc.name, err)
+			}
+			if _, err := tokens.ByJTI(ctx, next.JTI); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: the next token was stored (%v)", tc.name, err)
+			}
+		}
+		if got, _ := tokens.ByJTI(ctx, tok.JTI); got.RevokedAt != nil {
+			t.Fatalf("a refused RotateTo revoked the token: %+v", got)
+		}
+
+		upd, next, err := rotate(tok.JTI, account, at(60))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, _ := tokens.ByJTI(ctx, tok.JTI)
+		if old.RevokedAt == nil || !old.RevokedAt.Equal(at(60)) || old.RevokedReason != "rotated" {
+			t.Errorf("rotated token = %+v, want revoked at %v, rotated", old, at(60))
+		}
+		stored, err := tokens.ByJTI(ctx, next.JTI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(next, stored); diff != "" {
+			t.Errorf("next token (-want +got):\n%s", diff)
+		}
+		gotSess, err := s.Sessions().Get(ctx, u.ID, sess.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotSess.RefreshJTI != upd.RefreshJTI || gotSess.UserAgent != "agent/2" || gotSess.IPMasked != "203.0.113.0" ||
+			gotSess.LastSeenAt == nil || !gotSess.LastSeenAt.Equal(at(60)) {
+			t.Errorf("session after RotateTo = %+v", gotSess)
+		}
+		if _, _, err := rotate(tok.JTI, account, at(61)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("second RotateTo of one token = %v, want ErrNotFound", err)
+		}
+	})
+}

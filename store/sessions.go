@@ -43,7 +43,8 @@ const (
 	// new one is given; revocation is cleared.
 	qSessionsUpsert = `INSERT INTO user_sessions (` + sessionColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16, NULL, NULL)
-ON CONFLICT (id) DO UPDATE SET
+` + sessionsOnConflict
+	sessionsOnConflict = `ON CONFLICT (id) DO UPDATE SET
     refresh_jti = excluded.refresh_jti,
     fingerprint = excluded.fingerprint,
     ip_hash = excluded.ip_hash,

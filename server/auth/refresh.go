@@ -72,20 +72,10 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	if err != nil {
 		return SessionResponse{}, err
 	}
-	err = s.d.Store.InTx(ctx, func(tx *store.Store) error {
-		row, err := tx.RefreshTokens().Rotate(ctx, claims.JTI, s.now())
-		if errors.Is(err, store.ErrNotFound) {
-			return errReused
-		}
-		if err != nil {
-			return err
-		}
-		if row.Account != claims.Subject {
-			return fail(ErrUnauthorized, msgRevoked)
-		}
-		return s.record(ctx, tx, p)
-	})
-	if errors.Is(err, errReused) {
+	// The rotation is the gate: of concurrent refreshes with one token one
+	// rotates it; the others find it no longer active.
+	err = s.d.Store.RefreshTokens().RotateTo(ctx, claims.JTI, claims.Subject, p.session, p.refresh, s.now())
+	if errors.Is(err, store.ErrNotFound) {
 		return SessionResponse{}, s.reuse(ctx, claims)
 	}
 	if err != nil {
@@ -138,9 +128,6 @@ func (s *Service) issued(ctx context.Context, token string, led *ledgerRead) fun
 			hmac.Equal([]byte(led.row.Hash), []byte(hashRefresh(s.refreshPepper, token)))
 	}
 }
-
-// errReused leaves the rotation transaction when the token was not active.
-var errReused = errors.New("auth: refresh token not active")
 
 // reuse answers a refresh with a token that is no longer active; a token
 // rotated more than reuseGrace ago is treated as stolen and its whole
