@@ -11,18 +11,23 @@ import (
 	"agentplane/keys"
 )
 
+// seenManager is a manager with a fresh keyset, and verify options with a
+// Seen set of size.
+func seenManager(t *testing.T, size int) (*keys.Manager, *clock, keys.VerifyOptions) {
+	t.Helper()
+	c := newClock(t0)
+	m := newManager(t, &memStorage{}, c)
+	if _, err := m.Rotate(t.Context(), keys.RotateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return m, c, keys.VerifyOptions{Issuer: issuer, Seen: keys.NewSeen(size)}
+}
+
 // A remembered token skips only the signature: a tampered copy, a token
 // past its expiry and one whose key was dropped are refused as before.
 func TestVerifySeen(t *testing.T) {
-	c := newClock(t0)
-	st := &memStorage{}
-	m := newManager(t, st, c)
-	ctx := t.Context()
-	if _, err := m.Rotate(ctx, keys.RotateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	seen := keys.NewSeen(0)
-	opt := keys.VerifyOptions{Issuer: issuer, Seen: seen}
+	m, c, opt := seenManager(t, 0)
+	seen, ctx := opt.Seen, t.Context()
 	tok, _ := mustSign(t, m, newAccess(c.Now()))
 	for i := range 2 {
 		if _, err := m.Verify(ctx, tok, opt); err != nil {
@@ -58,14 +63,8 @@ func TestVerifySeen(t *testing.T) {
 
 // The set stays within its size however many tokens pass.
 func TestSeenBounded(t *testing.T) {
-	c := newClock(t0)
-	m := newManager(t, &memStorage{}, c)
-	ctx := t.Context()
-	if _, err := m.Rotate(ctx, keys.RotateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	seen := keys.NewSeen(8)
-	opt := keys.VerifyOptions{Issuer: issuer, Seen: seen}
+	m, c, opt := seenManager(t, 8)
+	seen, ctx := opt.Seen, t.Context()
 	kept, _ := mustSign(t, m, newAccess(c.Now()))
 	for i := range 40 {
 		claims := newAccess(c.Now())

@@ -38,6 +38,22 @@ func waitQueued(t *testing.T, s *store.Store, n int) {
 	}
 }
 
+// holdWriter starts a transaction that waits for release to be closed and
+// then runs fn; it returns once the transaction has begun (on SQLite it
+// holds the writer, so transactions begun meanwhile queue behind it).
+func holdWriter(s *store.Store, fn func(tx *store.Store) error) (release chan struct{}, done <-chan error) {
+	started, release, first := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		first <- s.InTx(context.Background(), func(tx *store.Store) error {
+			close(started)
+			<-release
+			return fn(tx)
+		})
+	}()
+	<-started
+	return release, first
+}
+
 // TestInTxKeepsOutcomesApart runs transactions that queue behind one holding
 // the SQLite writer, so they commit as one group: each keeps its own outcome.
 func TestInTxKeepsOutcomesApart(t *testing.T) {
@@ -45,16 +61,7 @@ func TestInTxKeepsOutcomesApart(t *testing.T) {
 		ctx := t.Context()
 		now := time.Now()
 		boom := errors.New("boom")
-		started, release := make(chan struct{}), make(chan struct{})
-		first := make(chan error, 1)
-		go func() {
-			first <- s.InTx(ctx, func(tx *store.Store) error {
-				close(started)
-				<-release
-				return insertTenant(ctx, tx, "first", now)
-			})
-		}()
-		<-started
+		release, first := holdWriter(s, func(tx *store.Store) error { return insertTenant(ctx, tx, "first", now) })
 
 		// One caller gives up while queued: nothing of it is written.
 		gone, cancel := context.WithCancel(ctx)
@@ -144,16 +151,7 @@ func TestInTxCancelledInsideGroup(t *testing.T) {
 	s := storetest.SQLite(t)
 	ctx := t.Context()
 	now := time.Now()
-	started, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- s.InTx(ctx, func(tx *store.Store) error {
-			close(started)
-			<-release
-			return nil
-		})
-	}()
-	<-started
+	release, first := holdWriter(s, func(*store.Store) error { return nil })
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range errs {
