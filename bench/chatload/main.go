@@ -225,9 +225,7 @@ func firstChunk(c *http.Client, req *http.Request, direct bool) (time.Duration, 
 // model's own (see tagTimes). Worker i starts i/conns of a stream's length
 // (about span) late, so turns arrive spread out as users' do, not in bursts
 // of conns at once.
-func load(ctx context.Context, conns int, d, span time.Duration, base, token string, modelBody []byte) (all, extra []time.Duration, _ int, _ error) {
-	c := benchserver.Client(conns)
-	defer c.CloseIdleConnections()
+func load(ctx context.Context, c *http.Client, conns int, d, span time.Duration, base, token string, modelBody []byte) (all, extra []time.Duration, _ int, _ error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
@@ -283,15 +281,26 @@ func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string,
 	if o.burst {
 		span = 0
 	}
-	if _, _, _, err := load(ctx, o.conns, time.Second, span, base, token, nil); err != nil { // warm up
+	// Each path is warmed up with the client it is measured with, long
+	// enough for every worker to start a turn, so neither run counts
+	// connection set-up (the relay's to the model included).
+	warm := span + time.Second
+	relayC, directC := benchserver.Client(o.conns), benchserver.Client(o.conns)
+	defer relayC.CloseIdleConnections()
+	defer directC.CloseIdleConnections()
+	if _, _, _, err := load(ctx, relayC, o.conns, warm, span, base, token, nil); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	cpu0, _ := srv.CPUSeconds()
-	relay, relayExtra, rf, rerr := load(ctx, o.conns, o.duration, span, base, token, nil)
+	relay, relayExtra, rf, rerr := load(ctx, relayC, o.conns, o.duration, span, base, token, nil)
 	cpu1, cpuErr := srv.CPUSeconds()
 	// straight to the model with the very request the relay sends it, so the
 	// model's own work is the same in both runs
-	direct, directExtra, df, derr := load(ctx, o.conns, o.duration, span, model.URL(), model.Key(), model.LastBody())
+	body := model.LastBody()
+	if _, _, _, err := load(ctx, directC, o.conns, warm, span, model.URL(), model.Key(), body); err != nil {
+		return fmt.Errorf("warm-up of the direct path: %w", err)
+	}
+	direct, directExtra, df, derr := load(ctx, directC, o.conns, o.duration, span, model.URL(), model.Key(), body)
 	if len(relay) == 0 || len(direct) == 0 {
 		return fmt.Errorf("no successful streams (relay: %v; direct: %v)", rerr, derr)
 	}

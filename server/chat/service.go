@@ -110,6 +110,10 @@ func modelClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 2 * time.Minute
 	t.MaxIdleConnsPerHost = 256
+	// DefaultTransport's MaxIdleConns (100 in all) would cap the per-host
+	// figure: past 100 streams, a call that ends closes its connection and
+	// the next one dials (measured: a fourth of the turns at 200 streams).
+	t.MaxIdleConns = 0
 	return &http.Client{Transport: t}
 }
 
