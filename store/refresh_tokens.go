@@ -67,13 +67,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13)
 	qRefreshTokensRotate = `UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = 'rotated', updated_at = $2
 WHERE refresh_jti = $1 AND revoked_at IS NULL AND expires_at > $2
 RETURNING ` + refreshTokenColumns
+	// qRefreshTokensRotateFor is Rotate for one account, returning nothing.
+	qRefreshTokensRotateFor = `UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = 'rotated', updated_at = $2
+    WHERE refresh_jti = $1 AND account = $3 AND revoked_at IS NULL AND expires_at > $2`
+
 	// qRefreshTokensRotateTo is RotateTo on Postgres: Rotate (for one
 	// account), Sessions.Upsert and Insert as one statement, the writes
 	// made only when the rotation was. Data-modifying WITH parts always run
 	// to completion, read or not.
 	qRefreshTokensRotateTo = `WITH rotated AS (
-    UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = 'rotated', updated_at = $2
-    WHERE refresh_jti = $1 AND account = $3 AND revoked_at IS NULL AND expires_at > $2
+    ` + qRefreshTokensRotateFor + `
     RETURNING 1
 ), sess AS (
     INSERT INTO user_sessions (` + sessionColumns + `)
@@ -173,11 +176,12 @@ func (r RefreshTokens) RotateTo(ctx context.Context, jti, account string, sess S
 	}
 	if r.s.d.engine == SQLite || r.s.tx != nil {
 		return r.s.InTx(ctx, func(tx *Store) error {
-			row, err := tx.RefreshTokens().Rotate(ctx, jti, now)
+			res, err := tx.q.ExecContext(ctx, qRefreshTokensRotateFor, jti, tx.d.timeArg(now), account)
+			n, err := tx.affected(res, err, "rotate refresh token")
 			if err != nil {
 				return err
 			}
-			if row.Account != account {
+			if n == 0 {
 				return notFound("rotate refresh token")
 			}
 			if err := tx.Sessions().Upsert(ctx, sess, now); err != nil {
