@@ -62,6 +62,16 @@ WHERE ` + refreshTokensSameSet + ` AND revoked_at IS NULL`
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13)`
 	qRefreshTokensByJTI = `SELECT ` + refreshTokenColumns + ` FROM service_account_tokens WHERE refresh_jti = $1`
 
+	// qRefreshTokensForRefresh is ByJTI, Users.WithMembership beside it.
+	qRefreshTokensForRefresh = `SELECT t.refresh_jti, t.account, t.tenant_id, t.scope_key, t.scopes, t.refresh_token_hash,
+    t.signing_kid, t.fingerprint, t.session_id, t.issued_at, t.expires_at, t.revoked_at, t.revoked_reason,
+    u.id, u.email, u.password_hash, u.password_pepper_version, u.status, u.created_at, u.updated_at,
+    u.email_verified_at, m.id, m.role, m.created_at
+FROM service_account_tokens t
+LEFT JOIN users u ON u.id = $2
+LEFT JOIN tenant_user_memberships m ON m.user_id = u.id AND m.tenant_id = $3
+WHERE t.refresh_jti = $1`
+
 	// qRefreshTokensRotate is the whole of a refresh's claim on its token: of
 	// concurrent refreshes with one jti, exactly one gets the row (§18.2 note 13).
 	qRefreshTokensRotate = `UPDATE service_account_tokens SET revoked_at = $2, revoked_reason = 'rotated', updated_at = $2
@@ -153,6 +163,52 @@ func (r RefreshTokens) Insert(ctx context.Context, t RefreshToken, now time.Time
 func (r RefreshTokens) ByJTI(ctx context.Context, jti string) (RefreshToken, error) {
 	t, err := r.scan(r.s.q.QueryRowContext(ctx, qRefreshTokensByJTI, jti))
 	return t, r.s.d.classify(err, "get refresh token")
+}
+
+// RefreshRead is what a refresh reads (ForRefresh): its token's ledger row,
+// and the user and membership the token acts for.
+type RefreshRead struct {
+	Token      RefreshToken
+	User       User
+	UserFound  bool // User is set
+	Membership Membership
+	Member     bool // Membership is set
+}
+
+// ForRefresh is ByJTI(jti) and Users.WithMembership(userID, tenantID) in one
+// query: ErrNotFound when there is no such token; UserFound and Member tell
+// the rest (ids that are not UUIDs match nothing).
+func (r RefreshTokens) ForRefresh(ctx context.Context, jti, userID, tenantID string) (RefreshRead, error) {
+	var user, tenant any // NULL matches no row
+	if id, ok := canonicalID(userID); ok {
+		user = id
+	}
+	if id, ok := canonicalID(tenantID); ok {
+		tenant = id
+	}
+	d := r.s.d
+	var rr RefreshRead
+	var uCreated, uUpdated, mCreated *time.Time
+	u := &rr.User
+	t, err := r.scan(r.s.q.QueryRowContext(ctx, qRefreshTokensForRefresh, jti, user, tenant),
+		optString(&u.ID), optString(&u.Email), optString(&u.PasswordHash), optString(&u.PasswordVersion),
+		optString(&u.Status), d.scanNullTime(&uCreated), d.scanNullTime(&uUpdated), d.scanNullTime(&u.EmailVerifiedAt),
+		optString(&rr.Membership.ID), optString(&rr.Membership.Role), d.scanNullTime(&mCreated))
+	if err != nil {
+		return RefreshRead{}, d.classify(err, "get refresh token")
+	}
+	rr.Token = t
+	if rr.UserFound = u.ID != "" && uCreated != nil && uUpdated != nil; rr.UserFound {
+		u.CreatedAt, u.UpdatedAt = *uCreated, *uUpdated
+	} else {
+		rr.User = User{}
+	}
+	if rr.Member = rr.UserFound && rr.Membership.ID != "" && mCreated != nil; rr.Member {
+		rr.Membership.UserID, rr.Membership.TenantID, rr.Membership.CreatedAt = u.ID, tenant.(string), *mCreated
+	} else {
+		rr.Membership = Membership{}
+	}
+	return rr, nil
 }
 
 // Rotate revokes the token with jti, reason "rotated", if it is unrevoked
@@ -294,12 +350,14 @@ func (r RefreshTokens) List(ctx context.Context, f TokenFilter, now time.Time) (
 	return out, total, r.s.d.classify(rows.Err(), "list refresh tokens")
 }
 
-func (r RefreshTokens) scan(row interface{ Scan(...any) error }) (t RefreshToken, err error) {
+// scan reads the refreshTokenColumns of row, then its columns after them
+// into extra.
+func (r RefreshTokens) scan(row interface{ Scan(...any) error }, extra ...any) (t RefreshToken, err error) {
 	d := r.s.d
 	var scopes []byte
-	err = row.Scan(&t.JTI, &t.Account, optString(&t.TenantID), &t.ScopeKey, &scopes, &t.Hash, &t.SigningKID,
+	err = row.Scan(append([]any{&t.JTI, &t.Account, optString(&t.TenantID), &t.ScopeKey, &scopes, &t.Hash, &t.SigningKID,
 		optString(&t.Fingerprint), optString(&t.SessionID), d.scanTime(&t.IssuedAt), d.scanTime(&t.ExpiresAt),
-		d.scanNullTime(&t.RevokedAt), optString(&t.RevokedReason))
+		d.scanNullTime(&t.RevokedAt), optString(&t.RevokedReason)}, extra...)...)
 	if err == nil {
 		if err = json.Unmarshal(scopes, &t.Scopes); err != nil {
 			err = fmt.Errorf("store: scopes of refresh token %s: %w", t.JTI, err)

@@ -464,3 +464,43 @@ func TestRotateTo(t *testing.T) {
 		}
 	})
 }
+
+// ForRefresh reads what ByJTI and Users.WithMembership read, in one query.
+func TestForRefresh(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx, tokens := t.Context(), s.RefreshTokens()
+		u, tn, other := mkUser(t, s, "mia@example.com"), mkTenant(t, s, "mia"), mkTenant(t, s, "elsewhere")
+		if err := s.Tenants().AddMember(ctx, store.Membership{ID: uuid.NewString(), UserID: u.ID, TenantID: tn.ID,
+			Role: "owner", CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		tok := mkToken(t, s, token("user:"+u.ID, tn.ID, "conversations:read", t0))
+		for _, tc := range []struct {
+			name, user, tenant string
+			wantUser           bool
+		}{
+			{"member", u.ID, tn.ID, true},
+			{"not a member", u.ID, other.ID, true},
+			{"unknown user", uuid.NewString(), tn.ID, false},
+			{"user id not a UUID", "user-7", tn.ID, false},
+			{"tenant id not a UUID", u.ID, "tenant-7", true},
+		} {
+			got, err := tokens.ForRefresh(ctx, tok.JTI, tc.user, tc.tenant)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			wantTok, _ := tokens.ByJTI(ctx, tok.JTI)
+			wantUser, wantM, wantMember, uerr := s.Users().WithMembership(ctx, tc.user, tc.tenant)
+			if (uerr == nil) != tc.wantUser || got.UserFound != tc.wantUser {
+				t.Fatalf("%s: UserFound %v, WithMembership error %v; want found %v", tc.name, got.UserFound, uerr, tc.wantUser)
+			}
+			want := store.RefreshRead{Token: wantTok, User: wantUser, UserFound: tc.wantUser, Membership: wantM, Member: wantMember}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+			}
+		}
+		if _, err := tokens.ForRefresh(ctx, uuid.NewString(), u.ID, tn.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown token: %v, want ErrNotFound", err)
+		}
+	})
+}

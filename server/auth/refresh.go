@@ -64,7 +64,13 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	// Everything but the writes happens before the transaction, which on
 	// SQLite is the one writer: user checks and signing run in parallel, the
 	// transaction holds only rotation and recording.
-	u, m, err := s.refreshable(ctx, s.d.Store, userID, claims.TenantID)
+	var u store.User
+	var m store.Membership
+	if led.user {
+		u, m, err = s.refreshableAs(ctx, led.read.User, led.read.UserFound, led.read.Membership, led.read.Member)
+	} else {
+		u, m, err = s.refreshable(ctx, s.d.Store, userID, claims.TenantID)
+	}
 	if err != nil {
 		return SessionResponse{}, err
 	}
@@ -90,10 +96,13 @@ type ledgerRead struct {
 	row  store.RefreshToken
 	err  error
 	done bool // row and err are set
+	read store.RefreshRead
+	user bool // read holds the user and membership of the token's claims
 }
 
 // issued is the keys.VerifyOptions.Issued check of a refresh: it reads the
-// token's ledger row by jti into led (the read the refresh needs anyway) and
+// token's ledger row by jti into led (the read the refresh needs anyway;
+// for a person's token with the user and membership it acts for) and
 // vouches for the token when the row's refresh_token_hash is the token's,
 // which spares the Ed25519 verification (a third of the signing work of a
 // refresh). Why that is as strong as the signature:
@@ -122,7 +131,13 @@ func (s *Service) issued(ctx context.Context, token string, led *ledgerRead) fun
 		if c.TokenUse != "refresh" || c.JTI == "" {
 			return false
 		}
-		led.row, led.err = s.d.Store.RefreshTokens().ByJTI(ctx, c.JTI)
+		if userID, ok := strings.CutPrefix(c.Subject, "user:"); ok {
+			// a person's refresh reads its user and membership now too
+			led.read, led.err = s.d.Store.RefreshTokens().ForRefresh(ctx, c.JTI, userID, c.TenantID)
+			led.row, led.user = led.read.Token, led.err == nil
+		} else {
+			led.row, led.err = s.d.Store.RefreshTokens().ByJTI(ctx, c.JTI)
+		}
 		led.done = true
 		return led.err == nil && led.row.Hash != "" &&
 			hmac.Equal([]byte(led.row.Hash), []byte(hashRefresh(s.refreshPepper, token)))
@@ -170,6 +185,14 @@ func (s *Service) refreshable(ctx context.Context, tx *store.Store, userID, tena
 	}
 	if err != nil {
 		return u, m, err
+	}
+	return s.refreshableAs(ctx, u, true, m, member)
+}
+
+// refreshableAs is refreshable on a user and membership already read.
+func (s *Service) refreshableAs(ctx context.Context, u store.User, found bool, m store.Membership, member bool) (store.User, store.Membership, error) {
+	if !found {
+		return u, m, fail(ErrUnauthorized, msgUnknownUser)
 	}
 	if !member {
 		return u, m, fail(ErrUnauthorized, msgNotMember)

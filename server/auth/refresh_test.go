@@ -253,6 +253,29 @@ func TestRefreshUserStatus(t *testing.T) {
 	}
 }
 
+// A refresh for a user who is gone, or no longer a member of the token's
+// tenant, is refused and burns nothing.
+func TestRefreshUserOrMembershipGone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, stmt, detail string }{
+		{"not a member", `DELETE FROM tenant_user_memberships WHERE user_id = $1`, "User is not a member of the requested tenant."},
+		{"unknown user", `DELETE FROM users WHERE id = $1`, "Unknown user."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := servertest.New(t)
+			reg := env.Register(t, "kim@example.com", goodPassword, "Kim Co")
+			if _, err := env.Store.DB().ExecContext(t.Context(), tc.stmt, *reg.UserID); err != nil {
+				t.Fatal(err)
+			}
+			wantError(t, refresh(t, env, reg.RefreshToken), http.StatusUnauthorized, tc.detail, false)
+			if row := refreshRow(t, env, reg.RefreshToken); row.RevokedAt != nil {
+				t.Fatalf("refused refresh burned the token: %+v", row)
+			}
+		})
+	}
+}
+
 func TestRefreshRecomputesClaims(t *testing.T) {
 	t.Parallel()
 	// Role, scopes and email_verified come from current data, not the old token.
