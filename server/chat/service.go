@@ -114,6 +114,10 @@ func modelClient() *http.Client {
 	// figure: past 100 streams, a call that ends closes its connection and
 	// the next one dials (measured: a fourth of the turns at 200 streams).
 	t.MaxIdleConns = 0
+	// A connection keeps its write buffer while its stream runs, but only
+	// the request is written: a large body goes past the buffer in the same
+	// two writes whatever its size, so a small one saves 3 KiB per stream.
+	t.WriteBufferSize = 1 << 10
 	return &http.Client{Transport: t}
 }
 
