@@ -254,9 +254,8 @@ func (l *Limiter) finishAcquire(ctx context.Context, c leaseCmds, q ConcurrencyQ
 		}
 		return nil, Decision{Limit: q.Limit, RetryAfter: time.Duration(retry) * time.Second}, nil
 	}
-	ls := &Lease{l: l, quota: q.Name, key: c.key, ttl: time.Duration(c.ttl) * time.Second,
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go ls.keepAlive(ctx, max(ls.ttl/2, 500*time.Millisecond))
+	ls := &Lease{l: l, quota: q.Name, key: c.key, ttl: time.Duration(c.ttl) * time.Second, ctx: ctx}
+	ls.keepAlive(max(ls.ttl/2, 500*time.Millisecond))
 	return ls, Decision{Allowed: true, Limit: q.Limit}, nil
 }
 
@@ -266,10 +265,17 @@ type Lease struct {
 	quota string
 	key   string
 	ttl   time.Duration
-	stop  chan struct{}
-	done  chan struct{}
+	ctx   context.Context
 	once  sync.Once
 	err   error
+
+	// The refresh is a timer, not a goroutine: a held slot (an open chat
+	// stream) then costs no stack while it waits. mu is held through a
+	// refresh, so after stopped is set none is running or will run.
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+	unwatch func() bool // stops watching ctx
 }
 
 // leaseReleaseTimeout bounds Release, which runs even after the request's ctx is cancelled.
@@ -283,8 +289,8 @@ func (ls *Lease) Release(ctx context.Context) error {
 		return nil
 	}
 	ls.once.Do(func() {
-		close(ls.stop)
-		<-ls.done
+		ls.halt()
+		ls.unwatch()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseReleaseTimeout)
 		defer cancel()
 		if err := leaseReleaseScript.Run(ctx, ls.l.r, []string{ls.key}).Err(); err != nil {
@@ -294,26 +300,38 @@ func (ls *Lease) Release(ctx context.Context) error {
 	return ls.err
 }
 
-// keepAlive refreshes the key's TTL every interval until Release or ctx ends.
-func (ls *Lease) keepAlive(ctx context.Context, every time.Duration) {
-	defer close(ls.done)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ls.stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			rctx, cancel := context.WithTimeout(ctx, min(every, leaseReleaseTimeout))
-			err := ls.l.r.Expire(rctx, ls.key, ls.ttl).Err()
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				ls.l.warn(ctx, ls.quota, "rate limiter could not refresh a concurrency lease", err)
-			}
-		}
+// keepAlive refreshes the key's TTL every interval until Release or the
+// lease's ctx ends.
+func (ls *Lease) keepAlive(every time.Duration) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.timer = time.AfterFunc(every, func() { ls.refresh(every) })
+	ls.unwatch = context.AfterFunc(ls.ctx, ls.halt)
+}
+
+// refresh puts the full TTL back and arms the next refresh.
+func (ls *Lease) refresh(every time.Duration) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.stopped {
+		return
 	}
+	ctx := ls.ctx
+	rctx, cancel := context.WithTimeout(ctx, min(every, leaseReleaseTimeout))
+	err := ls.l.r.Expire(rctx, ls.key, ls.ttl).Err()
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		ls.l.warn(ctx, ls.quota, "rate limiter could not refresh a concurrency lease", err)
+	}
+	ls.timer.Reset(every)
+}
+
+// halt stops the refreshes, waiting for one that is running.
+func (ls *Lease) halt() {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.stopped = true
+	ls.timer.Stop()
 }
 
 // key builds <keyPrefix><prefix>:<kind>:<name>:<part1>:<part2>… (spec §15).
