@@ -56,13 +56,15 @@ const (
 
 	qRefreshTokensReplace = `UPDATE service_account_tokens SET revoked_at = $5, revoked_reason = 'replaced', updated_at = $5
 WHERE ` + refreshTokensSameSet + ` AND revoked_at IS NULL`
-	qRefreshTokensInsert = `INSERT INTO service_account_tokens (id, account, tenant_id, scope_key, scopes,
+	refreshTokensInsertInto = `INSERT INTO service_account_tokens (id, account, tenant_id, scope_key, scopes,
     refresh_token_hash, refresh_jti, signing_kid, fingerprint, session_id, issued_at, expires_at,
-    revoked_at, revoked_reason, created_at, updated_at)
+    revoked_at, revoked_reason, created_at, updated_at)`
+	qRefreshTokensInsert = refreshTokensInsertInto + `
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13)`
 	qRefreshTokensByJTI = `SELECT ` + refreshTokenColumns + ` FROM service_account_tokens WHERE refresh_jti = $1`
 
-	// qRefreshTokensForRefresh is ByJTI, Users.WithMembership beside it.
+	// qRefreshTokensForRefresh is ByJTI with the user and its membership of
+	// a tenant beside it (NULLs where there is none).
 	qRefreshTokensForRefresh = `SELECT t.refresh_jti, t.account, t.tenant_id, t.scope_key, t.scopes, t.refresh_token_hash,
     t.signing_kid, t.fingerprint, t.session_id, t.issued_at, t.expires_at, t.revoked_at, t.revoked_reason,
     u.id, u.email, u.password_hash, u.password_pepper_version, u.status, u.created_at, u.updated_at,
@@ -97,9 +99,7 @@ RETURNING ` + refreshTokenColumns
     ` + sessionsOnConflict + `
     RETURNING 1
 ), next AS (
-    INSERT INTO service_account_tokens (id, account, tenant_id, scope_key, scopes,
-        refresh_token_hash, refresh_jti, signing_kid, fingerprint, session_id, issued_at, expires_at,
-        revoked_at, revoked_reason, created_at, updated_at)
+    ` + refreshTokensInsertInto + `
     SELECT $19::uuid, $20::varchar, $21::uuid, $22::varchar, $23::jsonb, $24::text, $19::varchar, $25::varchar,
         $26::varchar, $27::uuid, $28::timestamptz, $29::timestamptz, NULL, NULL, $2::timestamptz, $2::timestamptz
     WHERE EXISTS (SELECT 1 FROM rotated)
@@ -175,9 +175,9 @@ type RefreshRead struct {
 	Member     bool // Membership is set
 }
 
-// ForRefresh is ByJTI(jti) and Users.WithMembership(userID, tenantID) in one
-// query: ErrNotFound when there is no such token; UserFound and Member tell
-// the rest (ids that are not UUIDs match nothing).
+// ForRefresh is ByJTI(jti), Users.ByID(userID) and Tenants.Membership(userID,
+// tenantID) in one query: ErrNotFound when there is no such token;
+// UserFound and Member tell the rest (ids that are not UUIDs match nothing).
 func (r RefreshTokens) ForRefresh(ctx context.Context, jti, userID, tenantID string) (RefreshRead, error) {
 	var user, tenant any // NULL matches no row
 	if id, ok := canonicalID(userID); ok {

@@ -59,13 +59,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	qUsersByEmail = `SELECT ` + userColumns + ` FROM users WHERE email = $1`
 	qUsersByID    = `SELECT ` + userColumns + ` FROM users WHERE id = $1`
 
-	// qUsersWithMembership is ByID and Tenants.Membership in one statement
-	// (a refresh needs both).
-	qUsersWithMembership = `SELECT u.id, u.email, u.password_hash, u.password_pepper_version, u.status, u.created_at,
-    u.updated_at, u.email_verified_at, m.id, m.role, m.created_at
-FROM users u LEFT JOIN tenant_user_memberships m ON m.user_id = u.id AND m.tenant_id = $2
-WHERE u.id = $1`
-
 	qUsersSetPassword = `UPDATE users SET password_hash = $2, password_pepper_version = $3, updated_at = $4
 WHERE id = $1`
 	qUsersSetStatus         = `UPDATE users SET status = $2, updated_at = $3 WHERE id = $1`
@@ -119,33 +112,6 @@ func (u Users) ByID(ctx context.Context, id string) (User, error) {
 		return User{}, notFound("get user")
 	}
 	return u.get(ctx, "get user", qUsersByID, id)
-}
-
-// WithMembership returns the user with id and its membership of the tenant,
-// in one query: ErrNotFound when there is no such user; ok is false when
-// the user is not a member (or tenantID is not a UUID).
-func (u Users) WithMembership(ctx context.Context, id, tenantID string) (usr User, m Membership, ok bool, err error) {
-	id, okU := canonicalID(id)
-	if !okU {
-		return User{}, Membership{}, false, notFound("get user")
-	}
-	var tenant any // NULL, which matches no membership, for a tenant id that is not a UUID
-	if t, okT := canonicalID(tenantID); okT {
-		tenant = t
-	}
-	d := u.s.d
-	var mCreated *time.Time
-	err = u.s.q.QueryRowContext(ctx, qUsersWithMembership, id, tenant).Scan(&usr.ID, &usr.Email, &usr.PasswordHash,
-		&usr.PasswordVersion, &usr.Status, d.scanTime(&usr.CreatedAt), d.scanTime(&usr.UpdatedAt),
-		d.scanNullTime(&usr.EmailVerifiedAt), optString(&m.ID), optString(&m.Role), d.scanNullTime(&mCreated))
-	if err != nil {
-		return User{}, Membership{}, false, d.classify(err, "get user")
-	}
-	if m.ID == "" || mCreated == nil {
-		return usr, Membership{}, false, nil
-	}
-	m.UserID, m.TenantID, m.CreatedAt = usr.ID, tenant.(string), *mCreated
-	return usr, m, true, nil
 }
 
 func (u Users) get(ctx context.Context, what, query string, arg string) (usr User, err error) {

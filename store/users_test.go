@@ -325,37 +325,3 @@ func TestMemberships(t *testing.T) {
 		}
 	})
 }
-
-func TestUsersWithMembership(t *testing.T) {
-	storetest.ForEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := t.Context()
-		u := mkUser(t, s, "ivan@example.com")
-		a, stranger := mkTenant(t, s, "a"), mkTenant(t, s, "b")
-		ma := store.Membership{ID: uuid.NewString(), UserID: u.ID, TenantID: a.ID, Role: "owner", CreatedAt: at(1)}
-		if err := s.Tenants().AddMember(ctx, ma); err != nil {
-			t.Fatal(err)
-		}
-		wantUser, err := s.Users().ByID(ctx, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gotU, gotM, ok, err := s.Users().WithMembership(ctx, strings.ToUpper(u.ID), a.ID)
-		if err != nil || !ok || gotM != ma {
-			t.Errorf("WithMembership = %+v, %v, %v; want %+v", gotM, ok, err, ma)
-		}
-		if diff := cmp.Diff(wantUser, gotU); diff != "" {
-			t.Errorf("WithMembership user (-ByID +got):\n%s", diff)
-		}
-		for _, tenant := range []string{stranger.ID, uuid.NewString(), "y", ""} {
-			gotU, gotM, ok, err := s.Users().WithMembership(ctx, u.ID, tenant)
-			if err != nil || ok || gotM != (store.Membership{}) || gotU.ID != u.ID {
-				t.Errorf("WithMembership(tenant %q) = %+v, %+v, %v, %v; want the user, no membership", tenant, gotU, gotM, ok, err)
-			}
-		}
-		for _, id := range []string{uuid.NewString(), "x"} {
-			if _, _, _, err := s.Users().WithMembership(ctx, id, a.ID); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("WithMembership(user %q) = %v, want ErrNotFound", id, err)
-			}
-		}
-	})
-}

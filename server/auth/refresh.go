@@ -52,10 +52,10 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	}
 	// A token that is no longer active answers as the reference orders it
 	// (revoked before any user check); the rotation below stays the gate.
-	row, err := led.row, led.err
 	if !led.done {
-		row, err = s.d.Store.RefreshTokens().ByJTI(ctx, claims.JTI)
+		led.load(ctx, s.d.Store.RefreshTokens(), claims)
 	}
+	row, err := led.read.Token, led.err
 	if errors.Is(err, store.ErrNotFound) || err == nil && (row.RevokedAt != nil || !row.ExpiresAt.After(s.now())) {
 		return SessionResponse{}, s.reuse(ctx, claims)
 	} else if err != nil {
@@ -64,13 +64,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 	// Everything but the writes happens before the transaction, which on
 	// SQLite is the one writer: user checks and signing run in parallel, the
 	// transaction holds only rotation and recording.
-	var u store.User
-	var m store.Membership
-	if led.user {
-		u, m, err = s.refreshableAs(ctx, led.read.User, led.read.UserFound, led.read.Membership, led.read.Member)
-	} else {
-		u, m, err = s.refreshable(ctx, s.d.Store, userID, claims.TenantID)
-	}
+	u, m, err := s.refreshable(ctx, led.read)
 	if err != nil {
 		return SessionResponse{}, err
 	}
@@ -91,13 +85,22 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (SessionR
 }
 
 // ledgerRead is the ledger row of a refresh token, read while the token is
-// verified (see issued).
+// verified (see issued), with the user and membership of a person's token.
 type ledgerRead struct {
-	row  store.RefreshToken
-	err  error
-	done bool // row and err are set
 	read store.RefreshRead
-	user bool // read holds the user and membership of the token's claims
+	err  error
+	done bool // read and err are set
+}
+
+// load reads the ledger row of the token with claims c: for a person's
+// token with the user and membership it acts for, in the same query.
+func (led *ledgerRead) load(ctx context.Context, tokens store.RefreshTokens, c keys.Claims) {
+	if userID, ok := strings.CutPrefix(c.Subject, "user:"); ok {
+		led.read, led.err = tokens.ForRefresh(ctx, c.JTI, userID, c.TenantID)
+	} else {
+		led.read.Token, led.err = tokens.ByJTI(ctx, c.JTI)
+	}
+	led.done = true
 }
 
 // issued is the keys.VerifyOptions.Issued check of a refresh: it reads the
@@ -131,16 +134,9 @@ func (s *Service) issued(ctx context.Context, token string, led *ledgerRead) fun
 		if c.TokenUse != "refresh" || c.JTI == "" {
 			return false
 		}
-		if userID, ok := strings.CutPrefix(c.Subject, "user:"); ok {
-			// a person's refresh reads its user and membership now too
-			led.read, led.err = s.d.Store.RefreshTokens().ForRefresh(ctx, c.JTI, userID, c.TenantID)
-			led.row, led.user = led.read.Token, led.err == nil
-		} else {
-			led.row, led.err = s.d.Store.RefreshTokens().ByJTI(ctx, c.JTI)
-		}
-		led.done = true
-		return led.err == nil && led.row.Hash != "" &&
-			hmac.Equal([]byte(led.row.Hash), []byte(hashRefresh(s.refreshPepper, token)))
+		led.load(ctx, s.d.Store.RefreshTokens(), c)
+		hash := led.read.Token.Hash
+		return led.err == nil && hash != "" && hmac.Equal([]byte(hash), []byte(hashRefresh(s.refreshPepper, token)))
 	}
 }
 
@@ -176,25 +172,15 @@ func sinceStored(now, stored time.Time) time.Duration {
 	return now.Truncate(time.Millisecond).Sub(stored.Truncate(time.Millisecond))
 }
 
-// refreshable loads the user and membership a refresh acts for and applies
-// the status rules of §7.1 step 4 (no password, no IP check).
-func (s *Service) refreshable(ctx context.Context, tx *store.Store, userID, tenantID string) (store.User, store.Membership, error) {
-	u, m, member, err := tx.Users().WithMembership(ctx, userID, tenantID)
-	if errors.Is(err, store.ErrNotFound) {
+// refreshable applies the status rules of §7.1 step 4 (no password, no IP
+// check) to the user and membership a refresh acts for, as read with its
+// token.
+func (s *Service) refreshable(ctx context.Context, r store.RefreshRead) (store.User, store.Membership, error) {
+	u, m := r.User, r.Membership
+	if !r.UserFound {
 		return u, m, fail(ErrUnauthorized, msgUnknownUser)
 	}
-	if err != nil {
-		return u, m, err
-	}
-	return s.refreshableAs(ctx, u, true, m, member)
-}
-
-// refreshableAs is refreshable on a user and membership already read.
-func (s *Service) refreshableAs(ctx context.Context, u store.User, found bool, m store.Membership, member bool) (store.User, store.Membership, error) {
-	if !found {
-		return u, m, fail(ErrUnauthorized, msgUnknownUser)
-	}
-	if !member {
+	if !r.Member {
 		return u, m, fail(ErrUnauthorized, msgNotMember)
 	}
 	switch u.Status {
