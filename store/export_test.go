@@ -31,3 +31,29 @@ func (s *Store) QueuedT() int {
 	defer s.group.mu.Unlock()
 	return len(s.group.queue)
 }
+
+// CheckpointerT replaces the store's background checkpointer with one that
+// only runs when Checkpoint is called: it takes the writer to copy the tail
+// from restartFrames pages of WAL on, and runs copied between the copy and
+// its tail.
+func (s *Store) CheckpointerT(restartFrames int, copied func()) *CheckpointT {
+	s.ckpt.close()
+	c := &checkpointer{db: s.db, writer: s.group.writer, restartFrames: restartFrames, copied: copied,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	close(c.done) // no goroutine: Close finds it stopped
+	s.ckpt = c
+	return &CheckpointT{c}
+}
+
+// CheckpointT drives a checkpointer by hand.
+type CheckpointT struct{ c *checkpointer }
+
+func (c *CheckpointT) Checkpoint() { c.c.checkpoint() }
+
+// WALFramesT is the size of the WAL in pages, and how many of them are in
+// the database file (a PASSIVE checkpoint's answer; it copies what it can).
+func (s *Store) WALFramesT(ctx context.Context) (frames, copied int, err error) {
+	var busy int
+	err = s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	return frames, copied, err
+}

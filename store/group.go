@@ -33,9 +33,42 @@ type groupCommit struct {
 	writer chan struct{} // held by the leader: the one goroutine running a group
 	mu     sync.Mutex
 	queue  []*txJob
+
+	// conn is the connection every group runs on, used only by the
+	// leader. SQLite drops a connection's whole page cache when another
+	// connection has written since its last transaction; groups spread
+	// over the pool would each start cold and read every page they write
+	// back from the file. On one connection the pages stay cached.
+	conn *sql.Conn
 }
 
 func newGroupCommit() *groupCommit { return &groupCommit{writer: make(chan struct{}, 1)} }
+
+// begin starts a group's transaction on the writer's connection, taking a
+// fresh one from the pool when it has none or it failed.
+func (g *groupCommit) begin(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	if g.conn == nil {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		g.conn = c
+	}
+	tx, err := g.conn.BeginTx(ctx, nil)
+	if err != nil {
+		g.conn.Close()
+		g.conn = nil
+	}
+	return tx, err
+}
+
+// close gives the writer's connection back; the caller holds the writer.
+func (g *groupCommit) close() {
+	if g.conn != nil {
+		g.conn.Close()
+		g.conn = nil
+	}
+}
 
 // txJob is one InTx call waiting for its group.
 type txJob struct {
@@ -100,6 +133,9 @@ func (g *groupCommit) lead(s *Store) {
 		return
 	}
 	err := s.runGroup(jobs)
+	if s.ckpt != nil {
+		s.ckpt.committed()
+	}
 	for _, j := range jobs {
 		if err != nil && j.err == nil && j.panic == nil {
 			j.err = err
@@ -120,7 +156,7 @@ func (s *Store) runGroup(jobs []*txJob) error {
 	// roll back the others' work, so neither it nor its statements see a
 	// caller's cancellation (each job is checked before it starts).
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.group.begin(ctx, s.db)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}

@@ -178,3 +178,52 @@ func TestInTxCancelledInsideGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsShareOneConnection: SQLite transactions run on one connection
+// (so its page cache survives from one to the next): a TEMP table, which
+// only its own connection sees, is there in the next transaction.
+func TestGroupsShareOneConnection(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := t.Context()
+	err := s.InTx(ctx, func(tx *store.Store) error {
+		_, err := tx.ExecT(ctx, `CREATE TEMP TABLE conn_mark (v INTEGER)`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		// A read holding a pooled connection open meanwhile takes the
+		// pool's most recently used one.
+		rows, err := s.DB().QueryContext(ctx, `SELECT 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.InTx(ctx, func(tx *store.Store) error {
+			_, err := tx.ExecT(ctx, `INSERT INTO conn_mark (v) VALUES ($1)`, i)
+			return err
+		})
+		rows.Close()
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+}
+
+// TestInTxAfterClose: a closed store refuses a transaction instead of
+// waiting for a writer that is gone.
+func TestInTxAfterClose(t *testing.T) {
+	s := storetest.SQLite(t)
+	if err := s.InTx(t.Context(), func(*store.Store) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	err := s.InTx(ctx, func(*store.Store) error { return nil })
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("InTx on a closed store: %v, want an error at once", err)
+	}
+}

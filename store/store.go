@@ -46,9 +46,10 @@ type Store struct {
 	db     *sql.DB
 	q      querier
 	tx     *sql.Tx
-	echo   *slog.Logger // nil unless DATABASE_ECHO
-	stmts  *stmtCache   // SQLite only: pgx caches prepared statements itself
-	group  *groupCommit // SQLite only: transactions queued in Go and committed in groups
+	echo   *slog.Logger  // nil unless DATABASE_ECHO
+	stmts  *stmtCache    // SQLite only: pgx caches prepared statements itself
+	group  *groupCommit  // SQLite only: transactions queued in Go and committed in groups
+	ckpt   *checkpointer // SQLite only: WAL checkpoints off the writer's path
 	d      dialect
 	target config.DatabaseTarget
 	health time.Duration
@@ -102,6 +103,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.group != nil {
+		s.ckpt = newCheckpointer(db, s.group.writer)
+	}
 	return s, nil
 }
 
@@ -122,6 +126,14 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
+	if s.group != nil {
+		s.group.writer <- struct{}{} // waits for a group that is running
+		s.group.close()
+		<-s.group.writer
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 	}
