@@ -118,6 +118,11 @@ func modelClient() *http.Client {
 	// the request is written: a large body goes past the buffer in the same
 	// two writes whatever its size, so a small one saves 3 KiB per stream.
 	t.WriteBufferSize = 1 << 10
+	// The read buffer, too, is kept for the whole stream (HTTP/1.1), but
+	// after the response headers it only stands between the body and the
+	// SSE decoder, whose own buffer takes each read whole: 512 B instead of
+	// 4 KiB keeps 3.5 KiB less per open stream.
+	t.ReadBufferSize = 1 << 9
 	return &http.Client{Transport: t}
 }
 
