@@ -21,6 +21,15 @@
 //	go run ./bench/authload -target-url http://127.0.0.1:8090/api/collections/users/auth-refresh \
 //	    -target-tokens tokens.txt -target-header Authorization -target-token-field token -target-pid $PID
 //
+// Several -bin (comma-separated), or -bin with -target-url, are compared
+// interleaved: every server is started and warmed up first, then each run
+// goes to each in turn, so that the machine's slow and fast spells fall on
+// all of them alike, and the summary gives each one's rate relative to the
+// first (the median of the per-run ratios):
+//
+//	go run ./bench/authload -bin /tmp/agentplane-a,/tmp/agentplane-b -runs 6 -duration 5s
+//	go run ./bench/authload -bin /tmp/agentplane-bench -target-url … -target-pid $PID -runs 6
+//
 // The server's CPU time is read from /proc/<pid>/stat, so CPU figures need
 // Linux; the load generator shares the machine with the server, which the
 // figures include.
@@ -38,6 +47,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +83,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.bin, "bin", "", "agentplane binary to run (default: go build the module in the working directory into a temp dir)")
+	flag.StringVar(&o.bin, "bin", "", "agentplane binary to run, or several comma-separated to compare (default: go build the module in the working directory into a temp dir)")
 	flag.StringVar(&o.scenario, "scenario", "refresh", "refresh or login")
 	flag.StringVar(&o.db, "db", "sqlite", "sqlite (a file in the temp dir) or postgres (a fresh database on -pg, dropped after)")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server URL used to create and drop the database with -db postgres")
@@ -85,7 +95,7 @@ func main() {
 	flag.DurationVar(&o.interval, "health-interval", 50*time.Millisecond, "login scenario: interval between GET /health probes")
 	flag.StringVar(&o.logLevel, "log-level", "", "LOG_LEVEL for the server (empty: its default); the log goes to a file in the temp dir")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server log, SQLite file) and print its path")
-	flag.StringVar(&o.targetURL, "target-url", "", "refresh against this URL of a running server instead of starting agentplane")
+	flag.StringVar(&o.targetURL, "target-url", "", "refresh against this URL of a running server (with -bin: compared with agentplane)")
 	flag.StringVar(&o.targetTokens, "target-tokens", "", "with -target-url: file of initial tokens, one a line (worker i takes line i mod n)")
 	flag.StringVar(&o.targetHeader, "target-header", "", "with -target-url: send the token in this header with no body (empty: JSON body {\"refresh_token\": token})")
 	flag.StringVar(&o.targetField, "target-token-field", "refresh_token", "with -target-url: JSON field of the answer holding the next token")
@@ -99,8 +109,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	run := run
-	if o.targetURL != "" {
-		run = runTarget
+	if o.targetURL != "" || strings.Contains(o.bin, ",") {
+		run = compare
 	}
 	err := run(ctx, o)
 	stop()
@@ -111,41 +121,97 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (err error) {
+	if err := o.check(); err != nil {
+		return err
+	}
+	srv, stop, err := start(ctx, o, o.bin)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stop()) }()
+	if o.scenario == "refresh" {
+		c, err := refreshContender(ctx, o, srv, fmt.Sprintf("refresh %s conns=%d", o.db, o.conns))
+		if err != nil {
+			return err
+		}
+		return runs(ctx, o, []contender{c}, "req", nil)
+	}
+	return loginScenario(ctx, o, srv)
+}
+
+func (o options) check() error {
 	switch {
 	case o.scenario != "refresh" && o.scenario != "login":
 		return fmt.Errorf("-scenario %q: use refresh or login", o.scenario)
 	case o.conns < 1 || o.runs < 1 || o.duration <= 0:
 		return errors.New("-conns, -runs and -duration must be positive")
 	}
-	bs, err := benchserver.Start(ctx, benchserver.Options{Bin: o.bin, DB: o.db, PG: o.pg, Redis: o.redis,
-		LogLevel: o.logLevel, Keep: o.keep, Name: "authload"})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, bs.Stop(o.keep)) }()
-	srv := &server{pid: bs.PID(), base: bs.Base}
-	fmt.Printf("server pid %d at %s (%s)\n", srv.pid, srv.base, o.db)
-	if o.scenario == "refresh" {
-		return refreshScenario(ctx, o, srv)
-	}
-	return loginScenario(ctx, o, srv)
+	return nil
 }
 
-// runTarget is the refresh scenario against a server started elsewhere.
-func runTarget(ctx context.Context, o options) error {
+// start starts agentplane (bin, or a fresh build when empty) on a new
+// database; stop stops it and drops the database.
+func start(ctx context.Context, o options, bin string) (srv *server, stop func() error, err error) {
+	bs, err := benchserver.Start(ctx, benchserver.Options{Bin: bin, DB: o.db, PG: o.pg, Redis: o.redis,
+		LogLevel: o.logLevel, Keep: o.keep, Name: "authload"})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv = &server{pid: bs.PID(), base: bs.Base}
+	fmt.Printf("server pid %d at %s (%s, %s)\n", srv.pid, srv.base, o.db, cmp.Or(bin, "built here"))
+	return srv, func() error { return bs.Stop(o.keep) }, nil
+}
+
+// compare runs the refresh scenario on every -bin and on -target-url,
+// interleaved.
+func compare(ctx context.Context, o options) (err error) {
+	if err := o.check(); err != nil {
+		return err
+	}
 	if o.scenario != "refresh" {
-		return errors.New("-target-url: only -scenario refresh")
+		return errors.New("several -bin or -target-url: only -scenario refresh")
 	}
-	if o.conns < 1 || o.runs < 1 || o.duration <= 0 {
-		return errors.New("-conns, -runs and -duration must be positive")
+	var cs []contender
+	if o.bin != "" || o.targetURL == "" {
+		for bin := range strings.SplitSeq(o.bin, ",") {
+			srv, stop, err := start(ctx, o, bin)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, stop()) }()
+			c, err := refreshContender(ctx, o, srv, fmt.Sprintf("refresh %s conns=%d %s", o.db, o.conns, filepath.Base(cmp.Or(bin, "built"))))
+			if err != nil {
+				return err
+			}
+			cs = append(cs, c)
+		}
 	}
+	if o.targetURL != "" {
+		c, err := targetContender(o)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+	}
+	return runs(ctx, o, cs, "req", nil)
+}
+
+// contender is one server under load and the work that loads it.
+type contender struct {
+	label string
+	srv   *server
+	work  workFunc
+}
+
+// targetContender refreshes the tokens of -target-tokens at -target-url.
+func targetContender(o options) (contender, error) {
 	b, err := os.ReadFile(o.targetTokens)
 	if err != nil {
-		return fmt.Errorf("-target-tokens: %w", err)
+		return contender{}, fmt.Errorf("-target-tokens: %w", err)
 	}
 	tokens := strings.Fields(string(b))
 	if len(tokens) == 0 {
-		return fmt.Errorf("-target-tokens %s: no tokens", o.targetTokens)
+		return contender{}, fmt.Errorf("-target-tokens %s: no tokens", o.targetTokens)
 	}
 	chains := make([]string, o.conns)
 	for i := range chains {
@@ -153,8 +219,7 @@ func runTarget(ctx context.Context, o options) error {
 	}
 	srv := &server{pid: o.targetPID, base: o.targetURL}
 	fmt.Printf("target %s, pid %d, %d tokens\n", o.targetURL, o.targetPID, len(tokens))
-	label := fmt.Sprintf("refresh target conns=%d", o.conns)
-	return runs(ctx, o, srv, label, "req", refreshWork(o, o.targetURL, chains), nil)
+	return contender{fmt.Sprintf("refresh target conns=%d", o.conns), srv, refreshWork(o, o.targetURL, "", chains)}, nil
 }
 
 // server is the measured server: started here (cmd set) or elsewhere
@@ -234,6 +299,10 @@ func (e *errLog) add(err error) {
 	}
 }
 
+// errStopped is the work of a worker that stopped in an earlier run: it
+// counts neither as a request nor as an error.
+var errStopped = errors.New("worker stopped")
+
 // workFunc does one request on worker w: its latency, whether the worker
 // goes on, and its error.
 type workFunc func(ctx context.Context, w int) (lat time.Duration, more bool, err error)
@@ -256,6 +325,7 @@ func measure(ctx context.Context, srv *server, conns int, d time.Duration, work 
 				lat, more, err := work(ctx, w)
 				switch {
 				case err != nil && ctx.Err() != nil: // interrupted
+				case errors.Is(err, errStopped):
 				case err != nil:
 					el.add(err)
 				default:
@@ -278,35 +348,40 @@ func measure(ctx context.Context, srv *server, conns int, d time.Duration, work 
 	return r
 }
 
-func refreshScenario(ctx context.Context, o options, srv *server) error {
+// refreshContender registers a user per worker on srv, each then
+// refreshing the chain of its one session.
+func refreshContender(ctx context.Context, o options, srv *server, label string) (contender, error) {
 	t0 := time.Now()
 	users, err := register(ctx, srv.base, o.conns)
 	if err != nil {
-		return err
+		return contender{}, err
 	}
 	fmt.Printf("registered %d users in %.1fs\n", len(users), time.Since(t0).Seconds())
 	chains := make([]string, len(users))
 	for i, u := range users {
 		chains[i] = u.refresh
 	}
-	work := refreshWork(o, srv.base+"/api/v1/auth/refresh", chains)
-	label := fmt.Sprintf("refresh %s conns=%d", o.db, o.conns)
-	return runs(ctx, o, srv, label, "req", work, nil)
+	return contender{label, srv, refreshWork(o, srv.base+"/api/v1/auth/refresh", "refresh_token", chains)}, nil
 }
 
 // refreshWork refreshes chains[w] on worker w and keeps the token answered.
 // A worker whose refresh failed stops: its chain's state is unknown then
 // (rotated or not), and retrying could trip reuse detection.
-func refreshWork(o options, u string, chains []string) workFunc {
+func refreshWork(o options, u, field string, chains []string) workFunc {
 	c := benchserver.Client(o.conns)
 	dead := make([]bool, len(chains))
-	field := cmp.Or(o.targetField, "refresh_token")
+	header := o.targetHeader
+	if field == "" { // the target's
+		field = cmp.Or(o.targetField, "refresh_token")
+	} else {
+		header = ""
+	}
 	return func(ctx context.Context, w int) (time.Duration, bool, error) {
 		if dead[w] {
-			return 0, false, nil
+			return 0, false, errStopped
 		}
 		t := time.Now()
-		next, err := refreshOnce(ctx, c, u, chains[w], o.targetHeader, field)
+		next, err := refreshOnce(ctx, c, u, chains[w], header, field)
 		lat := time.Since(t)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -394,7 +469,7 @@ func loginScenario(ctx context.Context, o options, srv *server) error {
 		return time.Since(t), true, err
 	}
 	label := fmt.Sprintf("login %s conns=%d", o.db, o.conns)
-	return runs(ctx, o, srv, label, "logins", work, func(ctx context.Context) []time.Duration {
+	return runs(ctx, o, []contender{{label, srv, work}}, "logins", func(ctx context.Context) []time.Duration {
 		return probeHealth(ctx, srv.base, o.interval)
 	})
 }
@@ -430,37 +505,60 @@ func probeHealth(ctx context.Context, base string, interval time.Duration) []tim
 	}
 }
 
-// runs does the warm-up and the measured runs, printing a line for each and a summary.
-func runs(ctx context.Context, o options, srv *server, label, unit string,
-	work workFunc,
+// runs warms every contender up, then does the measured runs, each run
+// going to every contender in turn, printing a line for each and
+// summaries; probe (login only) runs beside each measured run.
+func runs(ctx context.Context, o options, cs []contender, unit string,
 	probe func(context.Context) []time.Duration,
 ) error {
 	if o.warmup > 0 {
-		r := measure(ctx, srv, o.conns, o.warmup, work)
-		if r.errs > 0 {
-			fmt.Printf("warm-up: %d errors, first: %s\n", r.errs, strings.Join(r.shown, "\n  "))
+		for _, c := range cs {
+			r := measure(ctx, c.srv, o.conns, o.warmup, c.work)
+			if r.errs > 0 {
+				fmt.Printf("%s warm-up: %d errors, first: %s\n", c.label, r.errs, strings.Join(r.shown, "\n  "))
+			}
 		}
 	}
-	var all []result
+	all := make([][]result, len(cs))
 	for range o.runs {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		for i, c := range cs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var health []time.Duration
+			pctx, pcancel := context.WithCancel(ctx)
+			var pwg sync.WaitGroup
+			if probe != nil {
+				pwg.Go(func() { health = probe(pctx) })
+			}
+			r := measure(ctx, c.srv, o.conns, o.duration, c.work)
+			pcancel()
+			pwg.Wait()
+			r.health = health
+			all[i] = append(all[i], r)
+			printRun(c.label, unit, o.duration, r)
 		}
-		var health []time.Duration
-		pctx, pcancel := context.WithCancel(ctx)
-		var pwg sync.WaitGroup
-		if probe != nil {
-			pwg.Go(func() { health = probe(pctx) })
-		}
-		r := measure(ctx, srv, o.conns, o.duration, work)
-		pcancel()
-		pwg.Wait()
-		r.health = health
-		all = append(all, r)
-		printRun(label, unit, o.duration, r)
 	}
-	printSummary(label, unit, all)
+	for i, c := range cs {
+		printSummary(c.label, unit, all[i])
+	}
+	for i, c := range cs[1:] {
+		fmt.Printf("%s: %.3f × %s (median of the per-run ratios of req/s)\n", c.label, medianRatio(all[i+1], all[0]), cs[0].label)
+	}
 	return nil
+}
+
+// medianRatio is the median over runs of a's rate divided by b's.
+func medianRatio(a, b []result) float64 {
+	ratios := make([]float64, len(a))
+	for i := range a {
+		ratios[i] = a[i].perSecond() / b[i].perSecond()
+	}
+	slices.Sort(ratios)
+	if n := len(ratios); n%2 == 0 {
+		return (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	return ratios[len(ratios)/2]
 }
 
 func printRun(label, unit string, d time.Duration, r result) {
