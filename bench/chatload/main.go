@@ -43,6 +43,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -61,6 +62,8 @@ type options struct {
 	delay    time.Duration
 	pace     time.Duration
 	burst    bool
+	hold     time.Duration
+	http1    bool
 }
 
 func main() {
@@ -75,6 +78,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "ttfb: length of each measured run (relay, then direct)")
 	flag.DurationVar(&o.delay, "model-delay", 20*time.Millisecond, "the fake model's wait before its first byte")
 	flag.DurationVar(&o.pace, "model-pace", 50*time.Millisecond, "the fake model's wait between two events (a reply then takes about a second)")
+	flag.BoolVar(&o.http1, "model-http1", false, "serve the fake model over plain HTTP/1.1 (as many OpenAI-compatible servers do) instead of HTTPS with HTTP/2 (as OpenAI's API does)")
+	flag.DurationVar(&o.hold, "hold", 0, "idle: keep the streams open this long after measuring (to profile the server)")
 	flag.BoolVar(&o.burst, "burst", false, "ttfb: start every worker at once instead of spread over a reply's length")
 	flag.StringVar(&o.server.LogLevel, "log-level", "WARNING", "the server's LOG_LEVEL")
 	flag.BoolVar(&o.server.Keep, "keep", false, "keep the temp dir (server.log)")
@@ -103,10 +108,23 @@ func run(ctx context.Context, o options) (err error) {
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
-	model := openaitest.Start(openaitest.Delay(o.delay), openaitest.Pace(o.pace), openaitest.Always(reply),
-		openaitest.OnFirstDelta(modelTimes.record))
+	mopts := []openaitest.Option{openaitest.Delay(o.delay), openaitest.Pace(o.pace), openaitest.Always(reply),
+		openaitest.OnFirstDelta(modelTimes.record)}
+	if !o.http1 {
+		mopts = append(mopts, openaitest.TLS())
+	}
+	model := openaitest.Start(mopts...)
 	defer model.Close()
 	o.server.Name = "chatload"
+	if !o.http1 {
+		// The server trusts the model's certificate as it would a public one.
+		cert, err := writeTemp("chatload-model-*.pem", model.CertPEM())
+		if err != nil {
+			return err
+		}
+		defer os.Remove(cert)
+		o.server.Env = append(o.server.Env, "SSL_CERT_FILE="+cert)
+	}
 	o.server.Env = append(o.server.Env, "OPENAI_BASE_URL="+model.URL(), "OPENAI_API_KEY="+model.Key(),
 		"REQUIRE_EMAIL_VERIFICATION=false",
 		"CHAT_STREAM_RATE_LIMIT_PER_MINUTE=100000000", "CHAT_STREAM_CONCURRENT_LIMIT=100000000")
@@ -115,8 +133,12 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, srv.Stop(o.server.Keep)) }()
-	fmt.Printf("server pid %d at %s (%s, redis %q); model first byte after %s, events %s apart\n",
-		srv.PID(), srv.Base, o.server.DB, o.server.Redis, o.delay, o.pace)
+	proto := "HTTPS and HTTP/2"
+	if o.http1 {
+		proto = "plain HTTP/1.1"
+	}
+	fmt.Printf("server pid %d at %s (%s, redis %q); model over %s, first byte after %s, events %s apart\n",
+		srv.PID(), srv.Base, o.server.DB, o.server.Redis, proto, o.delay, o.pace)
 	sess, err := benchserver.Register(ctx, benchserver.Client(1), srv.Base, "chatload-"+benchserver.RandomHex(4)+"@example.com",
 		"Quartz-Lantern-"+benchserver.RandomHex(8), "Chatload")
 	if err != nil {
@@ -128,17 +150,40 @@ func run(ctx context.Context, o options) (err error) {
 	return ttfb(ctx, o, srv, sess.AccessToken, model)
 }
 
+// writeTemp writes b to a new temporary file named after pattern.
+func writeTemp(pattern string, b []byte) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(b)
+	return f.Name(), errors.Join(err, f.Close())
+}
+
 // raiseFileLimit lifts the soft open-files limit to the hard one: thousands
 // of streams need two descriptors each here and two in the server, which
 // inherits the limit.
+//
+// A hard limit below what 10,000 streams need (20,000 on some machines) is
+// raised too where the process may (as root); otherwise some streams fail
+// in the server, whose model call finds no descriptor.
 func raiseFileLimit() error {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return err
 	}
+	if l.Max < wantFiles {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: wantFiles, Max: wantFiles}); err == nil {
+			return nil
+		}
+	}
 	l.Cur = l.Max
 	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 }
+
+// wantFiles is the open-files limit chatload asks for: 10,000 streams take
+// four descriptors each across the two processes, two in each.
+const wantFiles = 1 << 16
 
 // tagged finds the tag of a turn's message in a request body.
 var tagged = regexp.MustCompile(`How fast is the relay\? #(\d+)`)
@@ -286,6 +331,9 @@ func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string,
 	// connection set-up (the relay's to the model included).
 	warm := span + time.Second
 	relayC, directC := benchserver.Client(o.conns), benchserver.Client(o.conns)
+	if strings.HasPrefix(model.URL(), "https:") {
+		directC = model.Client()
+	}
 	defer relayC.CloseIdleConnections()
 	defer directC.CloseIdleConnections()
 	if _, _, _, err := load(ctx, relayC, o.conns, warm, span, base, token, nil); err != nil {
@@ -371,6 +419,10 @@ func idle(ctx context.Context, o options, srv *benchserver.Server, token string)
 	n := max(open.Load(), 1)
 	fmt.Printf("server RSS: %s before, %s with %d idle streams: %s per stream; %s for 10,000\n",
 		mib(before), mib(after), open.Load(), kib((after-before)/n), mib(before+(after-before)*10000/n))
+	if o.hold > 0 {
+		fmt.Printf("holding the streams open for %s\n", o.hold)
+		time.Sleep(o.hold)
+	}
 	close(bodys)
 	for b := range bodys {
 		b.Close()

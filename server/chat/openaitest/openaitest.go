@@ -15,6 +15,7 @@ import (
 	"context"
 	_ "embed" // the recorded 401 and 429 bodies
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"maps"
@@ -60,6 +61,7 @@ type Server struct {
 	done     chan struct{} // closed at cleanup: hanging handlers abort
 	hangDone chan<- struct{}
 	onDelta  func(raw []byte, took time.Duration)
+	tls      bool
 
 	mu       sync.Mutex
 	queue    []Reply
@@ -102,6 +104,11 @@ func OnFirstDelta(fn func(raw []byte, took time.Duration)) Option {
 // up on the model call.
 func NotifyAbandoned(ch chan<- struct{}) Option { return func(s *Server) { s.hangDone = ch } }
 
+// TLS makes the Server speak HTTPS with HTTP/2, as OpenAI's API does, on a
+// certificate of its own: Client trusts it, and a client in another process
+// can be given CertPEM (as SSL_CERT_FILE, say).
+func TLS() Option { return func(s *Server) { s.tls = true } }
+
 // New starts a Server; it is closed in tb.Cleanup, which also ends any answer
 // still hanging.
 func New(tb testing.TB, opts ...Option) *Server {
@@ -126,8 +133,22 @@ func start(name string, opts []Option) *Server {
 			s.conns.Add(1)
 		}
 	}
-	s.srv.Start()
+	if s.tls {
+		s.srv.EnableHTTP2 = true
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
 	return s
+}
+
+// CertPEM is the certificate of a TLS Server in PEM (nil without TLS).
+func (s *Server) CertPEM() []byte {
+	c := s.srv.Certificate()
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 // Close ends hanging answers and stops the Server.

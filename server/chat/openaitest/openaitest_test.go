@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -868,5 +870,31 @@ func TestPace(t *testing.T) {
 	n := bytes.Count(body, []byte("\nevent: ")) + 1
 	if took := time.Since(start); took < time.Duration(n-1)*pace {
 		t.Errorf("%d events in %s; Pace(%s) spaces them", n, took, pace)
+	}
+}
+
+// TestTLS: a TLS Server answers streams over HTTP/2, and its CertPEM is
+// what a client outside the process needs to trust it.
+func TestTLS(t *testing.T) {
+	s := New(t, TLS(), Always(Text("Hello over HTTP/2.", Usage{})))
+	resp, b := call(t, s, "/v1/responses", requestBody(t, true))
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("status %d over %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+	}
+	if !bytes.Contains(b, []byte("Hello")) {
+		t.Errorf("stream has no text delta: %s", b)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(s.CertPEM()) {
+		t.Fatal("CertPEM holds no certificate")
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := c.Post(s.URL()+"/v1/responses", "application/json", bytes.NewReader(requestBody(t, false)))
+	if err != nil {
+		t.Fatalf("a client trusting only CertPEM: %v", err)
+	}
+	resp.Body.Close()
+	if plain := New(t); plain.CertPEM() != nil {
+		t.Error("a plain HTTP Server has a certificate")
 	}
 }
