@@ -71,8 +71,8 @@ func (c *checkpointer) close() {
 
 func (c *checkpointer) run() {
 	defer close(c.done)
-	pause := time.NewTimer(0)
-	<-pause.C
+	pause := time.NewTimer(c.pause)
+	pause.Stop()
 	for {
 		select {
 		case <-c.stop:
@@ -93,7 +93,9 @@ func (c *checkpointer) run() {
 // checkpoint copies the WAL while writes go on and, when the WAL is large,
 // copies what was written meanwhile while holding the writer.
 func (c *checkpointer) checkpoint() {
-	frames, err := c.passive()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	frames, _, err := c.passive(ctx)
 	if err != nil || frames < c.restartFrames {
 		return
 	}
@@ -106,16 +108,15 @@ func (c *checkpointer) checkpoint() {
 		return
 	}
 	defer func() { <-c.writer }()
-	_, _ = c.passive()
+	_, _, _ = c.passive(ctx)
 }
 
 // passive runs a PASSIVE checkpoint (it never waits for readers or the
-// writer) and returns the WAL's size in pages. An error is dropped: the
-// next checkpoint, or SQLite's own backstop, copies the pages instead.
-func (c *checkpointer) passive() (frames int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var busy, copied int
+// writer) and returns the WAL's size in pages and how many of them are now
+// in the database file. The checkpointer drops an error: the next
+// checkpoint, or SQLite's own backstop, copies the pages instead.
+func (c *checkpointer) passive(ctx context.Context) (frames, copied int, err error) {
+	var busy int
 	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-	return frames, err
+	return frames, copied, err
 }

@@ -53,7 +53,5 @@ func (c *CheckpointT) Checkpoint() { c.c.checkpoint() }
 // WALFramesT is the size of the WAL in pages, and how many of them are in
 // the database file (a PASSIVE checkpoint's answer; it copies what it can).
 func (s *Store) WALFramesT(ctx context.Context) (frames, copied int, err error) {
-	var busy int
-	err = s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-	return frames, copied, err
+	return (&checkpointer{db: s.db}).passive(ctx)
 }

@@ -62,8 +62,11 @@ func (g *groupCommit) begin(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
 	return tx, err
 }
 
-// close gives the writer's connection back; the caller holds the writer.
+// close gives the writer's connection back, after the group that is
+// running; a later group takes a new one (or fails with the pool closed).
 func (g *groupCommit) close() {
+	g.writer <- struct{}{}
+	defer func() { <-g.writer }()
 	if g.conn != nil {
 		g.conn.Close()
 		g.conn = nil

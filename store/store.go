@@ -130,9 +130,7 @@ func (s *Store) Close() error {
 		s.ckpt.close()
 	}
 	if s.group != nil {
-		s.group.writer <- struct{}{} // waits for a group that is running
 		s.group.close()
-		<-s.group.writer
 	}
 	if s.stmts != nil {
 		s.stmts.close()

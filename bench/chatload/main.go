@@ -43,7 +43,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -331,7 +330,7 @@ func ttfb(ctx context.Context, o options, srv *benchserver.Server, token string,
 	// connection set-up (the relay's to the model included).
 	warm := span + time.Second
 	relayC, directC := benchserver.Client(o.conns), benchserver.Client(o.conns)
-	if strings.HasPrefix(model.URL(), "https:") {
+	if !o.http1 {
 		directC = model.Client()
 	}
 	defer relayC.CloseIdleConnections()
