@@ -219,7 +219,7 @@ func targetContender(o options) (contender, error) {
 	}
 	srv := &server{pid: o.targetPID, base: o.targetURL}
 	fmt.Printf("target %s, pid %d, %d tokens\n", o.targetURL, o.targetPID, len(tokens))
-	return contender{fmt.Sprintf("refresh target conns=%d", o.conns), srv, refreshWork(o, o.targetURL, "", chains)}, nil
+	return contender{fmt.Sprintf("refresh target conns=%d", o.conns), srv, refreshWork(o, o.targetURL, o.targetHeader, cmp.Or(o.targetField, "refresh_token"), chains)}, nil
 }
 
 // server is the measured server: started here (cmd set) or elsewhere
@@ -361,21 +361,16 @@ func refreshContender(ctx context.Context, o options, srv *server, label string)
 	for i, u := range users {
 		chains[i] = u.refresh
 	}
-	return contender{label, srv, refreshWork(o, srv.base+"/api/v1/auth/refresh", "refresh_token", chains)}, nil
+	return contender{label, srv, refreshWork(o, srv.base+"/api/v1/auth/refresh", "", "refresh_token", chains)}, nil
 }
 
-// refreshWork refreshes chains[w] on worker w and keeps the token answered.
+// refreshWork refreshes chains[w] on worker w (the token in header, or in
+// a JSON body when header is "") and keeps the token answered in field.
 // A worker whose refresh failed stops: its chain's state is unknown then
 // (rotated or not), and retrying could trip reuse detection.
-func refreshWork(o options, u, field string, chains []string) workFunc {
+func refreshWork(o options, u, header, field string, chains []string) workFunc {
 	c := benchserver.Client(o.conns)
 	dead := make([]bool, len(chains))
-	header := o.targetHeader
-	if field == "" { // the target's
-		field = cmp.Or(o.targetField, "refresh_token")
-	} else {
-		header = ""
-	}
 	return func(ctx context.Context, w int) (time.Duration, bool, error) {
 		if dead[w] {
 			return 0, false, errStopped
