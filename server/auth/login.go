@@ -254,6 +254,10 @@ type pair struct {
 // §8.1 steps 1-3). It does no I/O but signing, so callers run it before
 // their transaction: the transaction then holds only the writes.
 func (s *Service) signPair(ctx context.Context, u store.User, m store.Membership, sid string, c Client) (pair, error) {
+	jti, err := newRefreshJTI()
+	if err != nil {
+		return pair{}, err
+	}
 	iat := s.now().Unix()
 	scopes := RoleScopes(m.Role)
 	scope := strings.Join(scopes, " ")
@@ -265,7 +269,7 @@ func (s *Service) signPair(ctx context.Context, u store.User, m store.Membership
 	}
 	refresh := refreshClaims{
 		Sub: "user:" + u.ID, TenantID: m.TenantID, Scope: scope, TokenUse: "refresh", Iss: s.cfg.AppName,
-		EmailVerified: verified, JTI: uuid.NewString(), Iat: iat, Nbf: iat,
+		EmailVerified: verified, JTI: jti, Iat: iat, Nbf: iat,
 		Exp: iat + int64(s.cfg.AuthRefreshTokenTTL/time.Second), Account: "user:" + u.ID, SID: sid,
 	}
 	accessToken, kid, err := s.d.Keys.Sign(ctx, access)

@@ -65,6 +65,30 @@ func TestRefreshRotation(t *testing.T) {
 		withBearer(decodeAs[auth.SessionResponse](t, third).AccessToken)), http.StatusOK)
 }
 
+// Refresh tokens' jtis are UUIDv7s (newRefreshJTI), so that the ledger's
+// indexes on them grow at the right edge: each one issued sorts after the
+// one before, whatever issued it.
+func TestRefreshJTIsAreTimeOrdered(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	reg := env.Register(t, "olga@example.com", goodPassword, "Olga Co")
+	rotated := decodeAs[auth.SessionResponse](t, refresh(t, env, reg.RefreshToken))
+	logged := decodeAs[auth.SessionResponse](t, login(t, env, "olga@example.com", goodPassword, *reg.TenantID))
+	service := saMustIssue(t, env, saBody("support-console", "", "support:*")).token()
+	var prev string
+	for i, token := range []string{reg.RefreshToken, rotated.RefreshToken, logged.RefreshToken, service} {
+		jti, _ := claimsOf(t, token)["jti"].(string)
+		id, err := uuid.Parse(jti)
+		if err != nil || id.Version() != 7 || id.String() != jti {
+			t.Fatalf("token %d: jti %q is not a canonical UUIDv7 (%v)", i, jti, err)
+		}
+		if jti <= prev {
+			t.Errorf("token %d: jti %s does not sort after the one issued before it, %s", i, jti, prev)
+		}
+		prev = jti
+	}
+}
+
 func TestRefreshReuse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"agentplane/store"
 )
 
@@ -221,10 +219,14 @@ func serviceToken(r store.RefreshToken, token string) ServiceToken {
 
 // mint signs and stores a new token, replacing the previous active one.
 func (s *Service) mint(ctx context.Context, account, tenant string, scopes []string, ttl time.Duration, fingerprint string) (ServiceToken, error) {
+	jti, err := newRefreshJTI()
+	if err != nil {
+		return ServiceToken{}, err
+	}
 	now := s.now()
 	issued := time.Unix(now.Unix(), 0).UTC()
 	row := store.RefreshToken{
-		JTI: uuid.NewString(), Account: account, TenantID: tenant, ScopeKey: strings.Join(scopes, " "), Scopes: scopes,
+		JTI: jti, Account: account, TenantID: tenant, ScopeKey: strings.Join(scopes, " "), Scopes: scopes,
 		Fingerprint: fingerprint, IssuedAt: issued, ExpiresAt: issued.Add(ttl),
 	}
 	token, kid, err := s.d.Keys.Sign(ctx, s.serviceClaims(row))
