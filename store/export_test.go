@@ -32,6 +32,9 @@ func (s *Store) QueuedT() int {
 	return len(s.group.queue)
 }
 
+// YieldsT reports whether a read on s would give way to the writer now.
+func (s *Store) YieldsT() bool { return s.yields() }
+
 // CheckpointerT replaces the store's background checkpointer with one that
 // only runs when Checkpoint is called: it takes the writer to copy the tail
 // from restartFrames pages of WAL on, and runs copied between the copy and

@@ -227,3 +227,33 @@ func TestInTxAfterClose(t *testing.T) {
 		t.Fatalf("InTx on a closed store: %v, want an error at once", err)
 	}
 }
+
+// TestReadsYieldOnlyWhileAGroupRuns: a read on the pool gives way to the
+// SQLite writer while, and only while, a group runs; inside the group's
+// transaction and on Postgres it never does.
+func TestReadsYieldOnlyWhileAGroupRuns(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, s *store.Store) {
+		sqlite := s.Engine() == store.SQLite
+		if s.YieldsT() {
+			t.Error("yields with no transaction running")
+		}
+		inside := make(chan bool, 1)
+		release, done := holdWriter(s, func(tx *store.Store) error {
+			inside <- tx.YieldsT()
+			return nil
+		})
+		if got := s.YieldsT(); got != sqlite {
+			t.Errorf("while a transaction runs: yields = %v, want %v", got, sqlite)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if <-inside {
+			t.Error("the transaction's own reads yield")
+		}
+		if s.YieldsT() {
+			t.Error("yields after the transaction")
+		}
+	})
+}

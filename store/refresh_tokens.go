@@ -162,6 +162,7 @@ func (r RefreshTokens) Insert(ctx context.Context, t RefreshToken, now time.Time
 // or ErrNotFound.
 func (r RefreshTokens) ByJTI(ctx context.Context, jti string) (RefreshToken, error) {
 	t, err := r.scan(r.s.q.QueryRowContext(ctx, qRefreshTokensByJTI, jti))
+	r.s.yield()
 	return t, r.s.d.classify(err, "get refresh token")
 }
 
@@ -194,6 +195,7 @@ func (r RefreshTokens) ForRefresh(ctx context.Context, jti, userID, tenantID str
 		optString(&u.ID), optString(&u.Email), optString(&u.PasswordHash), optString(&u.PasswordVersion),
 		optString(&u.Status), d.scanNullTime(&uCreated), d.scanNullTime(&uUpdated), d.scanNullTime(&u.EmailVerifiedAt),
 		optString(&rr.Membership.ID), optString(&rr.Membership.Role), d.scanNullTime(&mCreated))
+	r.s.yield()
 	if err != nil {
 		return RefreshRead{}, d.classify(err, "get refresh token")
 	}
