@@ -161,7 +161,7 @@ func (r RefreshTokens) Insert(ctx context.Context, t RefreshToken, now time.Time
 // ByJTI returns the token with jti whatever its state (revoked, expired),
 // or ErrNotFound.
 func (r RefreshTokens) ByJTI(ctx context.Context, jti string) (RefreshToken, error) {
-	t, err := r.scan(r.s.q.QueryRowContext(ctx, qRefreshTokensByJTI, jti))
+	t, err := r.scan(r.s.q.QueryRowContext(pointRead(ctx), qRefreshTokensByJTI, jti))
 	r.s.yield()
 	return t, r.s.d.classify(err, "get refresh token")
 }
@@ -191,7 +191,7 @@ func (r RefreshTokens) ForRefresh(ctx context.Context, jti, userID, tenantID str
 	var rr RefreshRead
 	var uCreated, uUpdated, mCreated *time.Time
 	u := &rr.User
-	t, err := r.scan(r.s.q.QueryRowContext(ctx, qRefreshTokensForRefresh, jti, user, tenant),
+	t, err := r.scan(r.s.q.QueryRowContext(pointRead(ctx), qRefreshTokensForRefresh, jti, user, tenant),
 		optString(&u.ID), optString(&u.Email), optString(&u.PasswordHash), optString(&u.PasswordVersion),
 		optString(&u.Status), d.scanNullTime(&uCreated), d.scanNullTime(&uUpdated), d.scanNullTime(&u.EmailVerifiedAt),
 		optString(&rr.Membership.ID), optString(&rr.Membership.Role), d.scanNullTime(&mCreated))

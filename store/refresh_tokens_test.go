@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"strings"
@@ -509,6 +510,16 @@ func TestForRefresh(t *testing.T) {
 		}
 		if _, err := tokens.ForRefresh(ctx, uuid.NewString(), u.ID, tn.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown token: %v, want ErrNotFound", err)
+		}
+		// A point read is not watched for cancellation (pointRead): it
+		// answers even for a caller that has gone.
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		if got, err := tokens.ForRefresh(gone, tok.JTI, u.ID, tn.ID); err != nil || got.Token.JTI != tok.JTI || !got.Member {
+			t.Errorf("cancelled caller: %+v, %v", got, err)
+		}
+		if got, err := tokens.ByJTI(gone, tok.JTI); err != nil || got.JTI != tok.JTI {
+			t.Errorf("cancelled caller, ByJTI: %+v, %v", got, err)
 		}
 	})
 }

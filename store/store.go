@@ -192,6 +192,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	return nil
 }
 
+// pointRead is the context of a read of a few rows by unique key, which
+// takes microseconds: it keeps ctx's values but not its cancellation. Both
+// drivers watch a cancellable context for the length of each statement (a
+// goroutine per statement in the SQLite driver, which also installs a
+// progress handler), a cost out of all proportion to a read that would
+// finish long before a cancellation could stop it.
+func pointRead(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // oneLine flattens a driver error (pgx lists each address tried on its own
 // line) so the CLI prints one line.
 func oneLine(err error) string {
