@@ -242,8 +242,12 @@ func (r RefreshTokens) RotateTo(ctx context.Context, jti, account string, sess S
 			if n == 0 {
 				return notFound("rotate refresh token")
 			}
-			if err := tx.Sessions().Upsert(ctx, sess, now); err != nil {
+			if found, err := tx.Sessions().touch(ctx, sess, now); err != nil {
 				return err
+			} else if !found {
+				if err := tx.Sessions().Upsert(ctx, sess, now); err != nil {
+					return err
+				}
 			}
 			return tx.RefreshTokens().Insert(ctx, next, now)
 		})

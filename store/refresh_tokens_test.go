@@ -523,3 +523,90 @@ func TestForRefresh(t *testing.T) {
 		}
 	})
 }
+
+// RotateTo records the session as Sessions.Upsert does, whether the session
+// is there (revoked or not, given a new location or none) or not. Outside a
+// transaction on Postgres RotateTo is one statement, inside one it takes
+// the SQLite path: both are checked.
+func TestRotateToRecordsTheSessionAsUpsert(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		u, tn := mkUser(t, s, "lena@example.com"), mkTenant(t, s, "lena")
+		account := "user:" + u.ID
+		before := store.Session{UserID: u.ID, TenantID: tn.ID, Fingerprint: "fp-1", IPHash: "h-1",
+			IPEncrypted: []byte("enc-1"), IPMasked: "10.0.0.*", UserAgent: "agent/1", ClientPlatform: "macOS",
+			ClientBrowser: "Safari", ClientDevice: "desktop", LocationCity: "Berlin", LocationRegion: "BE", LocationCountry: "DE"}
+		plain := store.Session{UserID: u.ID, TenantID: tn.ID, Fingerprint: "fp-2", IPHash: "h-2",
+			IPEncrypted: []byte("enc-2"), IPMasked: "203.0.113.*", UserAgent: "agent/2", ClientPlatform: "Linux",
+			ClientBrowser: "Firefox", ClientDevice: "mobile"}
+		located := plain
+		located.LocationCity, located.LocationRegion, located.LocationCountry = "Lyon", "ARA", "FR"
+		for _, tc := range []struct {
+			name            string
+			exists, revoked bool
+			req             store.Session
+		}{
+			{"there, no new location", true, false, plain},
+			{"there, a new location", true, false, located},
+			{"revoked", true, true, plain},
+			{"not there", false, false, located},
+		} {
+			for _, inTx := range []bool{false, true} {
+				// Two sessions alike: RotateTo records the first, Upsert the second.
+				var got [2]store.Session
+				var nextJTI string
+				for i := range got {
+					id := uuid.NewString()
+					if tc.exists {
+						b := before
+						b.ID, b.RefreshJTI = id, uuid.NewString()
+						if err := s.Sessions().Upsert(ctx, b, at(1)); err != nil {
+							t.Fatal(err)
+						}
+						if tc.revoked {
+							if _, err := s.Sessions().Revoke(ctx, id, "logout", at(2)); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					req := tc.req
+					req.ID, req.RefreshJTI = id, uuid.NewString()
+					if i == 0 {
+						old := token(account, tn.ID, "conversations:read", at(3))
+						mkToken(t, s, old)
+						next := token(account, tn.ID, "conversations:read", at(4))
+						next.SessionID, req.RefreshJTI, nextJTI = id, next.JTI, next.JTI
+						rotate := func(st *store.Store) error {
+							return st.RefreshTokens().RotateTo(ctx, old.JTI, account, req, next, at(4))
+						}
+						var err error
+						if inTx {
+							err = s.InTx(ctx, rotate)
+						} else {
+							err = rotate(s)
+						}
+						if err != nil {
+							t.Fatalf("%s: RotateTo: %v", tc.name, err)
+						}
+					} else if err := s.Sessions().Upsert(ctx, req, at(4)); err != nil {
+						t.Fatal(err)
+					}
+					sess, err := s.Sessions().Get(ctx, u.ID, id)
+					if err != nil {
+						t.Fatalf("%s: %v", tc.name, err)
+					}
+					got[i] = sess
+				}
+				if got[0].RefreshJTI != nextJTI {
+					t.Errorf("%s (in a transaction: %v): refresh_jti %s, want the next token's %s", tc.name, inTx, got[0].RefreshJTI, nextJTI)
+				}
+				for i := range got {
+					got[i].ID, got[i].RefreshJTI = "", ""
+				}
+				if diff := cmp.Diff(got[1], got[0]); diff != "" {
+					t.Errorf("%s (in a transaction: %v): RotateTo's session differs from Upsert's (-upsert +rotate):\n%s", tc.name, inTx, diff)
+				}
+			}
+		}
+	})
+}

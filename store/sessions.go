@@ -63,6 +63,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
     revoked_reason = NULL`
 	sessionsNoNewLocation = `excluded.location_city IS NULL AND excluded.location_region IS NULL AND excluded.location_country IS NULL`
 
+	// qSessionsTouch is the DO UPDATE of qSessionsUpsert as a plain UPDATE,
+	// for a session that exists; qSessionsTouchLocated also sets a new
+	// location.
+	sessionsTouchSet = `UPDATE user_sessions SET refresh_jti = $2, fingerprint = $3, ip_hash = $4, ip_encrypted = $5,
+    ip_masked = $6, user_agent = $7, client_platform = $8, client_browser = $9, client_device = $10,
+    updated_at = $11, last_seen_at = $11, revoked_at = NULL, revoked_reason = NULL`
+	qSessionsTouch        = sessionsTouchSet + ` WHERE id = $1`
+	qSessionsTouchLocated = sessionsTouchSet + `, location_city = $12, location_region = $13, location_country = $14
+WHERE id = $1`
+
 	// $2: 1 = only tenant $3; $4: 1 = revoked sessions too. (Flags, not "$3
 	// IS NULL": Postgres cannot type a parameter only tested for NULL.)
 	sessionsListWhere = ` FROM user_sessions
@@ -89,6 +99,25 @@ func (ss Sessions) Upsert(ctx context.Context, sess Session, now time.Time) erro
 		optText(sess.UserAgent), optText(sess.ClientPlatform), optText(sess.ClientBrowser), optText(sess.ClientDevice),
 		optText(sess.LocationCity), optText(sess.LocationRegion), optText(sess.LocationCountry), ss.s.d.timeArg(now))
 	return ss.s.conflict(err, "upsert session")
+}
+
+// touch is Upsert for a session that exists, as one UPDATE: SQLite runs an
+// upsert as an insert first, which checks the new row and probes the
+// unique indexes before it turns into the update. It reports whether the
+// session was there (when not, nothing is written).
+func (ss Sessions) touch(ctx context.Context, sess Session, now time.Time) (bool, error) {
+	q := ss.s.q
+	args := []any{sess.ID, sess.RefreshJTI, optText(sess.Fingerprint), optText(sess.IPHash), optBytes(sess.IPEncrypted),
+		optText(sess.IPMasked), optText(sess.UserAgent), optText(sess.ClientPlatform), optText(sess.ClientBrowser),
+		optText(sess.ClientDevice), ss.s.d.timeArg(now)}
+	query := qSessionsTouch
+	if sess.LocationCity != "" || sess.LocationRegion != "" || sess.LocationCountry != "" {
+		query = qSessionsTouchLocated
+		args = append(args, optText(sess.LocationCity), optText(sess.LocationRegion), optText(sess.LocationCountry))
+	}
+	res, err := q.ExecContext(ctx, query, args...)
+	n, err := ss.s.affected(res, err, "update session")
+	return n > 0, err
 }
 
 // ListForUser returns a page of the user's sessions, most recently seen
