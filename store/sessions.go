@@ -106,7 +106,6 @@ func (ss Sessions) Upsert(ctx context.Context, sess Session, now time.Time) erro
 // unique indexes before it turns into the update. It reports whether the
 // session was there (when not, nothing is written).
 func (ss Sessions) touch(ctx context.Context, sess Session, now time.Time) (bool, error) {
-	q := ss.s.q
 	args := []any{sess.ID, sess.RefreshJTI, optText(sess.Fingerprint), optText(sess.IPHash), optBytes(sess.IPEncrypted),
 		optText(sess.IPMasked), optText(sess.UserAgent), optText(sess.ClientPlatform), optText(sess.ClientBrowser),
 		optText(sess.ClientDevice), ss.s.d.timeArg(now)}
@@ -115,7 +114,7 @@ func (ss Sessions) touch(ctx context.Context, sess Session, now time.Time) (bool
 		query = qSessionsTouchLocated
 		args = append(args, optText(sess.LocationCity), optText(sess.LocationRegion), optText(sess.LocationCountry))
 	}
-	res, err := q.ExecContext(ctx, query, args...)
+	res, err := ss.s.q.ExecContext(ctx, query, args...)
 	n, err := ss.s.affected(res, err, "update session")
 	return n > 0, err
 }
