@@ -99,9 +99,9 @@ func OnFirstDelta(fn func(raw []byte, took time.Duration)) Option {
 	return func(s *Server) { s.onDelta = fn }
 }
 
-// NotifyAbandoned makes the Server send on ch (without blocking) each time a
-// hanging or paused answer sees its request context end: the client gave
-// up on the model call.
+// NotifyAbandoned makes the Server send on ch (without blocking) each time
+// a request ends before its answer does (during the Delay, a hang, a pause
+// or the stream): the client gave up on the model call.
 func NotifyAbandoned(ch chan<- struct{}) Option { return func(s *Server) { s.hangDone = ch } }
 
 // TLS makes the Server speak HTTPS with HTTP/2, as OpenAI's API does, on a
@@ -450,6 +450,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.wait(r.Context(), s.delay) {
+		s.abandoned()
 		return
 	}
 	maps.Copy(w.Header(), reply.header)
@@ -532,23 +533,25 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	if rc.Flush() != nil {
+		s.abandoned()
 		return
 	}
 	delta := s.onDelta != nil
 	for i, f := range frames {
-		if r.Context().Err() != nil {
-			return
-		}
-		if reply.pause != nil && i == reply.pauseAt && !s.paused(r.Context(), reply.pause) {
-			return
-		}
-		if i > 0 && !s.wait(r.Context(), s.pace) {
+		// The client can go at any frame, however quickly they are written:
+		// each way out before the last is an abandoned answer.
+		ctx := r.Context()
+		if ctx.Err() != nil || reply.pause != nil && i == reply.pauseAt && !s.paused(ctx, reply.pause) ||
+			i > 0 && !s.wait(ctx, s.pace) {
+			s.abandoned()
 			return
 		}
 		if _, err := w.Write(f); err != nil {
+			s.abandoned()
 			return
 		}
 		if rc.Flush() != nil {
+			s.abandoned()
 			return
 		}
 		if delta && bytes.Contains(f, []byte("response.output_text.delta")) {
@@ -561,14 +564,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 	}
 }
 
-// paused waits for release (true) or the request's end (false, reported
-// like a hang's).
+// paused waits for release (true) or the request's end (false).
 func (s *Server) paused(ctx context.Context, release <-chan struct{}) bool {
 	select {
 	case <-release:
 		return true
 	case <-ctx.Done():
-		s.abandoned()
 		return false
 	case <-s.done:
 		panic(http.ErrAbortHandler)

@@ -650,6 +650,28 @@ func TestHang(t *testing.T) {
 			t.Fatal("the handler still hangs after the request ended")
 		}
 	})
+	t.Run("a stream the client leaves before its end", func(t *testing.T) {
+		t.Parallel()
+		ended := make(chan struct{}, 1)
+		s := New(t, NotifyAbandoned(ended), Pace(time.Minute))
+		s.Enqueue(Text("an answer that never stalls", Usage{}))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		resp, err := post(ctx, s, "/responses", s.Key(), requestBody(t, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		cancel() // between two frames
+		select {
+		case <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a stream left half-way was not reported")
+		}
+	})
 	t.Run("until the server closes", func(t *testing.T) {
 		t.Parallel()
 		var br *bufio.Reader
