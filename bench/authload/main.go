@@ -26,9 +26,9 @@
 // goes to each in turn, so that the machine's slow and fast spells fall on
 // all of them alike, and the summary gives each one's rate relative to the
 // first (the median of the per-run ratios). Each run starts with the next
-// contender, and before each the load generator waits -settle and then for
-// the kernel to write back the page cache the runs dirtied (agentplane
-// rotates and records every refresh; PocketBase's refresh writes nothing).
+// contender, and before each the load generator has the kernel write back
+// the page cache the runs dirtied (agentplane rotates and records every
+// refresh; PocketBase's refresh writes nothing) and pauses -settle.
 // Without both, two copies of one binary compared with PocketBase in a
 // fixed order measured 13% apart; with them, 0.1%:
 //
@@ -98,7 +98,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before the first run (0 for none)")
 	flag.IntVar(&o.runs, "runs", 1, "measured runs against the same server")
-	flag.DurationVar(&o.settle, "settle", 2*time.Second, "pause before each measured run, then wait for the page cache to be written back (0: none)")
+	flag.DurationVar(&o.settle, "settle", time.Second, "before each measured run, write the page cache back (sync) and pause this long (0: neither)")
 	flag.DurationVar(&o.interval, "health-interval", 50*time.Millisecond, "login scenario: interval between GET /health probes")
 	flag.StringVar(&o.logLevel, "log-level", "", "LOG_LEVEL for the server (empty: its default); the log goes to a file in the temp dir")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server log, SQLite file) and print its path")
@@ -559,50 +559,20 @@ func runs(ctx context.Context, o options, cs []contender, unit string,
 	return nil
 }
 
-// settle waits d, then until the kernel has written back the dirty pages
-// the previous run left (at most a minute), so that a run does not pay for
-// the last one's writes.
+// settle writes back the page cache the runs so far dirtied, then waits d
+// for the servers' own background work (WAL checkpoints) to end, so that
+// a run does not pay for the last one's writes.
 func settle(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-		}
-		if dirty, ok := dirtyKiB(); !ok || dirty < settledKiB || time.Now().After(deadline) {
-			return nil
-		}
-		d = 100 * time.Millisecond
+	syscall.Sync()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
 	}
-}
-
-// settledKiB is how much dirty page cache counts as written back.
-const settledKiB = 16 << 10
-
-// dirtyKiB is the page cache waiting to be written back (Dirty plus
-// Writeback in /proc/meminfo); ok is false where that cannot be read.
-func dirtyKiB() (kib int, ok bool) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, false
-	}
-	for line := range strings.Lines(string(b)) {
-		name, rest, _ := strings.Cut(line, ":")
-		if name != "Dirty" && name != "Writeback" {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-		if err != nil {
-			return 0, false
-		}
-		kib += n
-		ok = true
-	}
-	return kib, ok
 }
 
 // medianRatio is the median over runs of a's rate divided by b's.
