@@ -26,9 +26,9 @@
 // goes to each in turn, so that the machine's slow and fast spells fall on
 // all of them alike, and the summary gives each one's rate relative to the
 // first (the median of the per-run ratios). Each run starts with the next
-// contender, and before each the load generator has the kernel write back
-// the page cache the runs dirtied (agentplane rotates and records every
-// refresh; PocketBase's refresh writes nothing) and pauses -settle.
+// contender, and only once every server is idle and the kernel has written
+// back the page cache the runs dirtied (agentplane rotates and records
+// every refresh; PocketBase logs every request, in the background).
 // Without both, two copies of one binary compared with PocketBase in a
 // fixed order measured 13% apart; with them, 0.1%:
 //
@@ -98,7 +98,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before the first run (0 for none)")
 	flag.IntVar(&o.runs, "runs", 1, "measured runs against the same server")
-	flag.DurationVar(&o.settle, "settle", time.Second, "before each measured run, write the page cache back (sync) and pause this long (0: neither)")
+	flag.DurationVar(&o.settle, "settle", time.Second, "before each measured run, wait for every server to be idle, write the page cache back (sync) and pause this long (0: none of it)")
 	flag.DurationVar(&o.interval, "health-interval", 50*time.Millisecond, "login scenario: interval between GET /health probes")
 	flag.StringVar(&o.logLevel, "log-level", "", "LOG_LEVEL for the server (empty: its default); the log goes to a file in the temp dir")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server log, SQLite file) and print its path")
@@ -533,7 +533,7 @@ func runs(ctx context.Context, o options, cs []contender, unit string,
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if err := settle(ctx, o.settle); err != nil {
+			if err := settle(ctx, o.settle, cs); err != nil {
 				return err
 			}
 			var health []time.Duration
@@ -559,12 +559,24 @@ func runs(ctx context.Context, o options, cs []contender, unit string,
 	return nil
 }
 
-// settle writes back the page cache the runs so far dirtied, then waits d
-// for the servers' own background work (WAL checkpoints) to end, so that
-// a run does not pay for the last one's writes.
-func settle(ctx context.Context, d time.Duration) error {
+// settle waits, before a run, until every server is idle (at most a
+// minute): a server may go on working after its run (PocketBase writes its
+// request log in the background and caught up for some 15 s after a 30 s
+// run, at half a core), which the next run would otherwise pay for. It
+// then writes the page cache back (sync) and pauses d.
+func settle(ctx context.Context, d time.Duration, cs []contender) error {
 	if d <= 0 {
 		return nil
+	}
+	deadline := time.Now().Add(time.Minute)
+	for busy := true; busy && time.Now().Before(deadline); {
+		before := cpuOf(cs)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(idleProbe):
+		}
+		busy = cpuOf(cs)-before > idleCPU*idleProbe.Seconds()
 	}
 	syscall.Sync()
 	select {
@@ -573,6 +585,24 @@ func settle(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
+}
+
+// A server is idle when it used less than idleCPU of a core over idleProbe.
+const (
+	idleProbe = 500 * time.Millisecond
+	idleCPU   = 0.05
+)
+
+// cpuOf is the CPU seconds the servers of cs have used so far, as far as
+// they can be read.
+func cpuOf(cs []contender) float64 {
+	var sum float64
+	for _, c := range cs {
+		if s, err := c.srv.cpuSeconds(); err == nil {
+			sum += s
+		}
+	}
+	return sum
 }
 
 // medianRatio is the median over runs of a's rate divided by b's.
