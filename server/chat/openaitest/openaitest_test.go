@@ -607,6 +607,16 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// wantAbandoned waits for the Server to report an abandoned answer on ended.
+func wantAbandoned(t *testing.T, ended <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the answer's request ended and the Server did not report it")
+	}
+}
+
 func TestHang(t *testing.T) {
 	t.Parallel()
 	t.Run("until the client gives up", func(t *testing.T) {
@@ -619,59 +629,40 @@ func TestHang(t *testing.T) {
 		if _, err := post(ctx, s, "/responses", s.Key(), requestBody(t, true)); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("error %v, want a deadline", err)
 		}
-		select {
-		case <-ended:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the handler still hangs after the request ended")
-		}
+		wantAbandoned(t, ended)
 	})
-	t.Run("mid stream until cancel", func(t *testing.T) {
-		t.Parallel()
-		ended := make(chan struct{}, 1)
-		s := New(t, NotifyAbandoned(ended))
-		s.Enqueue(Text("a stalled answer", Usage{}).HangAfter(5))
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		resp, err := post(ctx, s, "/responses", s.Key(), requestBody(t, true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		br := bufio.NewReader(resp.Body)
-		for range 5 * 3 { // five frames of three lines
-			if _, err := br.ReadString('\n'); err != nil {
+	for _, tc := range []struct {
+		name  string
+		opts  []Option
+		reply Reply
+		lines int // read before the client leaves
+	}{
+		{"mid stream until cancel", nil, Text("a stalled answer", Usage{}).HangAfter(5), 5 * 3}, // five frames of three lines
+		{"a stream the client leaves before its end", []Option{Pace(time.Minute)},
+			Text("an answer that never stalls", Usage{}), 1}, // it leaves between two frames
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ended := make(chan struct{}, 1)
+			s := New(t, append(tc.opts, NotifyAbandoned(ended))...)
+			s.Enqueue(tc.reply)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			resp, err := post(ctx, s, "/responses", s.Key(), requestBody(t, true))
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		cancel()
-		select {
-		case <-ended:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the handler still hangs after the request ended")
-		}
-	})
-	t.Run("a stream the client leaves before its end", func(t *testing.T) {
-		t.Parallel()
-		ended := make(chan struct{}, 1)
-		s := New(t, NotifyAbandoned(ended), Pace(time.Minute))
-		s.Enqueue(Text("an answer that never stalls", Usage{}))
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		resp, err := post(ctx, s, "/responses", s.Key(), requestBody(t, true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
-			t.Fatal(err)
-		}
-		cancel() // between two frames
-		select {
-		case <-ended:
-		case <-time.After(5 * time.Second):
-			t.Fatal("a stream left half-way was not reported")
-		}
-	})
+			defer resp.Body.Close()
+			br := bufio.NewReader(resp.Body)
+			for range tc.lines {
+				if _, err := br.ReadString('\n'); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel()
+			wantAbandoned(t, ended)
+		})
+	}
 	t.Run("until the server closes", func(t *testing.T) {
 		t.Parallel()
 		var br *bufio.Reader
