@@ -161,8 +161,8 @@ func (g *groupCommit) lead(s *Store) {
 // its request's CPU work (signing, JSON), while every caller in the group
 // waits for the writer. On refresh at 64 connections the writer spent a
 // third of its busy time runnable but not running; a yield after the
-// refresh's read gave 1.09x requests/s. Hot single-row reads call it after
-// their scan; without a group running it costs one atomic load.
+// refresh's read gave 1.09x requests/s. Point reads (pointRow) call it
+// after their scan; without a group running it costs one atomic load.
 func (s *Store) yield() {
 	if s.yields() {
 		runtime.Gosched()

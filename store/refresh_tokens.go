@@ -161,8 +161,7 @@ func (r RefreshTokens) Insert(ctx context.Context, t RefreshToken, now time.Time
 // ByJTI returns the token with jti whatever its state (revoked, expired),
 // or ErrNotFound.
 func (r RefreshTokens) ByJTI(ctx context.Context, jti string) (RefreshToken, error) {
-	t, err := r.scan(r.s.q.QueryRowContext(pointRead(ctx), qRefreshTokensByJTI, jti))
-	r.s.yield()
+	t, err := r.scan(r.s.pointRow(ctx, qRefreshTokensByJTI, jti))
 	return t, r.s.d.classify(err, "get refresh token")
 }
 
@@ -191,11 +190,10 @@ func (r RefreshTokens) ForRefresh(ctx context.Context, jti, userID, tenantID str
 	var rr RefreshRead
 	var uCreated, uUpdated, mCreated *time.Time
 	u := &rr.User
-	t, err := r.scan(r.s.q.QueryRowContext(pointRead(ctx), qRefreshTokensForRefresh, jti, user, tenant),
+	t, err := r.scan(r.s.pointRow(ctx, qRefreshTokensForRefresh, jti, user, tenant),
 		optString(&u.ID), optString(&u.Email), optString(&u.PasswordHash), optString(&u.PasswordVersion),
 		optString(&u.Status), d.scanNullTime(&uCreated), d.scanNullTime(&uUpdated), d.scanNullTime(&u.EmailVerifiedAt),
 		optString(&rr.Membership.ID), optString(&rr.Membership.Role), d.scanNullTime(&mCreated))
-	r.s.yield()
 	if err != nil {
 		return RefreshRead{}, d.classify(err, "get refresh token")
 	}
@@ -242,12 +240,12 @@ func (r RefreshTokens) RotateTo(ctx context.Context, jti, account string, sess S
 			if n == 0 {
 				return notFound("rotate refresh token")
 			}
-			if found, err := tx.Sessions().touch(ctx, sess, now); err != nil {
+			found, err := tx.Sessions().touch(ctx, sess, now)
+			if err == nil && !found {
+				err = tx.Sessions().Upsert(ctx, sess, now)
+			}
+			if err != nil {
 				return err
-			} else if !found {
-				if err := tx.Sessions().Upsert(ctx, sess, now); err != nil {
-					return err
-				}
 			}
 			return tx.RefreshTokens().Insert(ctx, next, now)
 		})

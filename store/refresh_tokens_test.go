@@ -511,7 +511,7 @@ func TestForRefresh(t *testing.T) {
 		if _, err := tokens.ForRefresh(ctx, uuid.NewString(), u.ID, tn.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown token: %v, want ErrNotFound", err)
 		}
-		// A point read is not watched for cancellation (pointRead): it
+		// A point read is not watched for cancellation (pointRow): it
 		// answers even for a caller that has gone.
 		gone, cancel := context.WithCancel(ctx)
 		cancel()

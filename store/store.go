@@ -192,13 +192,28 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	return nil
 }
 
-// pointRead is the context of a read of a few rows by unique key, which
-// takes microseconds: it keeps ctx's values but not its cancellation. Both
-// drivers watch a cancellable context for the length of each statement (a
+// pointRow is QueryRowContext for a read of one row by unique key, which
+// takes microseconds. It runs without ctx's cancellation: both drivers
+// watch a cancellable context for the length of each statement (a
 // goroutine per statement in the SQLite driver, which also installs a
 // progress handler), a cost out of all proportion to a read that would
-// finish long before a cancellation could stop it.
-func pointRead(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+// finish long before a cancellation could stop it. Its Scan then gives way
+// to the SQLite writer (see yield).
+func (s *Store) pointRow(ctx context.Context, query string, args ...any) yieldingRow {
+	return yieldingRow{row: s.q.QueryRowContext(context.WithoutCancel(ctx), query, args...), s: s}
+}
+
+// yieldingRow is a row whose Scan yields once the read is done.
+type yieldingRow struct {
+	row *sql.Row
+	s   *Store
+}
+
+func (r yieldingRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	r.s.yield()
+	return err
+}
 
 // oneLine flattens a driver error (pgx lists each address tried on its own
 // line) so the CLI prints one line.
