@@ -524,9 +524,8 @@ func runs(ctx context.Context, o options, cs []contender, unit string,
 	all := make([][]result, len(cs))
 	for run := range o.runs {
 		// Each run starts with the next contender, so that each follows
-		// every other equally often: a server's background work after its
-		// run (WAL checkpoints, the kernel writing its pages back) falls on
-		// whichever runs next.
+		// every other equally often: whatever settle does not catch of a
+		// server's work after its run falls on all of them alike.
 		for k := range cs {
 			i := (run + k) % len(cs)
 			c := cs[i]
@@ -571,14 +570,17 @@ func settle(ctx context.Context, d time.Duration, cs []contender) error {
 	deadline := time.Now().Add(time.Minute)
 	for busy := true; busy && time.Now().Before(deadline); {
 		before := cpuOf(cs)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(idleProbe):
+		if err := sleep(ctx, idleProbe); err != nil {
+			return err
 		}
 		busy = cpuOf(cs)-before > idleCPU*idleProbe.Seconds()
 	}
 	syscall.Sync()
+	return sleep(ctx, d)
+}
+
+// sleep waits d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
