@@ -531,37 +531,40 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, start time.Time,
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("openai-processing-ms", processingMS(start))
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	if rc.Flush() != nil {
+	// The client can go at any frame, however quickly they are written:
+	// each way out before the last is an abandoned answer.
+	if !s.send(w, r, start, reply, frames, raw) {
 		s.abandoned()
 		return
 	}
+	if reply.cut == cutHang {
+		s.hang(r.Context())
+	}
+}
+
+// send writes the frames of a streamed reply, pausing and pacing them as
+// told; false means the client went before the last.
+func (s *Server) send(w http.ResponseWriter, r *http.Request, start time.Time, reply Reply, frames [][]byte, raw []byte) bool {
+	ctx := r.Context()
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return false
+	}
 	delta := s.onDelta != nil
 	for i, f := range frames {
-		// The client can go at any frame, however quickly they are written:
-		// each way out before the last is an abandoned answer.
-		ctx := r.Context()
 		if ctx.Err() != nil || reply.pause != nil && i == reply.pauseAt && !s.paused(ctx, reply.pause) ||
 			i > 0 && !s.wait(ctx, s.pace) {
-			s.abandoned()
-			return
+			return false
 		}
-		if _, err := w.Write(f); err != nil {
-			s.abandoned()
-			return
-		}
-		if rc.Flush() != nil {
-			s.abandoned()
-			return
+		if _, err := w.Write(f); err != nil || rc.Flush() != nil {
+			return false
 		}
 		if delta && bytes.Contains(f, []byte("response.output_text.delta")) {
 			s.onDelta(raw, time.Since(start))
 			delta = false
 		}
 	}
-	if reply.cut == cutHang {
-		s.hang(r.Context())
-	}
+	return true
 }
 
 // paused waits for release (true) or the request's end (false).
